@@ -1,0 +1,27 @@
+import type { ParseArgsOptionsConfig } from "node:util";
+import type { CommandRunner } from "../system/command.ts";
+
+/** The I/O a command may use; `main.ts` builds the real one, tests their own. */
+export interface Deps {
+  /** Runs external tools (nvidia-smi, rocminfo, docker...). */
+  run: CommandRunner;
+  /** The runtime's architecture, `Deno.build.arch`. */
+  runtimeArch: string;
+  /** Writes command output (not logs) to stdout. */
+  print: (text: string) => void;
+}
+
+/** Parsed option values, as `parseArgs` gives them. */
+export type OptionValues = Record<string, string | boolean | (string | boolean)[] | undefined>;
+
+/** A subcommand: its help and options, and what it does. */
+export interface Command {
+  name: string;
+  /** One line for `autoscaler --help`. */
+  summary: string;
+  /** The whole `autoscaler <name> --help` text, without the common options. */
+  help: string;
+  options: ParseArgsOptionsConfig;
+  /** Does the work; returns the exit code. Throws `UsageError` for bad option values. */
+  run(values: OptionValues, deps: Deps): Promise<number>;
+}

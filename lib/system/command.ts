@@ -1,0 +1,102 @@
+/** What became of one run of an external tool. */
+export type CommandOutcome =
+  | { kind: "exited"; code: number; stdout: string; stderr: string }
+  | { kind: "not-found" }
+  | { kind: "timed-out"; timeoutMs: number }
+  | { kind: "failed-to-start"; message: string };
+
+/** Runs an external tool to completion; never throws for the tool's own failures. */
+export type CommandRunner = (
+  command: string,
+  args: readonly string[],
+  options?: { timeoutMs?: number },
+) => Promise<CommandOutcome>;
+
+/** Default time a probe of a host tool may take before it counts as hung. */
+export const DEFAULT_TIMEOUT_MS = 10_000;
+
+/**
+ * The real runner, on `Deno.Command`, found through `PATH`.
+ *
+ * On a timeout the child is killed and abandoned at once: a hung `nvidia-smi` can sit in
+ * uninterruptible sleep, and a wrapper script's grandchild can hold the output pipes open, so
+ * waiting for the pipes to close (as dax's `.timeout()` does) could hang the caller too.
+ */
+export const runCommand: CommandRunner = async (command, args, options = {}) => {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command(command, {
+      args: [...args],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return { kind: "not-found" };
+    return {
+      kind: "failed-to-start",
+      message: error instanceof Error ? error.message : String(error),
+    };
+  }
+  const finished = Promise.all([
+    child.status,
+    new Response(child.stdout).text(),
+    new Response(child.stderr).text(),
+  ]);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<"timeout">((resolve) => {
+    timer = setTimeout(() => resolve("timeout"), timeoutMs);
+  });
+  try {
+    const result = await Promise.race([finished, expired]);
+    if (result === "timeout") {
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // It exited between the timer and the kill.
+      }
+      child.unref();
+      finished.catch(() => {});
+      return { kind: "timed-out", timeoutMs };
+    }
+    const [status, stdout, stderr] = result;
+    return { kind: "exited", code: status.code, stdout, stderr };
+  } finally {
+    clearTimeout(timer);
+  }
+};
+
+/** The output of a run that exited 0, or a one-line reason why there is none. */
+export type ToolResult = { ok: true; stdout: string } | { ok: false; reason: string };
+
+/** Turns an outcome into output or a sentence naming the tool and what went wrong. */
+export function toolResult(tool: string, outcome: CommandOutcome): ToolResult {
+  switch (outcome.kind) {
+    case "not-found":
+      return { ok: false, reason: `${tool} not found on PATH` };
+    case "timed-out":
+      return { ok: false, reason: `${tool} did not answer within ${outcome.timeoutMs / 1000} s` };
+    case "failed-to-start":
+      return { ok: false, reason: `${tool} could not be started: ${outcome.message}` };
+    case "exited": {
+      if (outcome.code === 0) return { ok: true, stdout: outcome.stdout };
+      const said = firstLine(stripAnsi(outcome.stderr)) || firstLine(stripAnsi(outcome.stdout));
+      return {
+        ok: false,
+        reason: `${tool} exited with code ${outcome.code}${said ? `: ${said}` : ""}`,
+      };
+    }
+  }
+}
+
+/** Removes ANSI colour sequences, which some tools (rocminfo) print even into a pipe. */
+export function stripAnsi(text: string): string {
+  // deno-lint-ignore no-control-regex
+  return text.replace(/\x1b\[[0-9;]*[A-Za-z]/g, "");
+}
+
+function firstLine(text: string): string {
+  const line = text.split("\n").map((l) => l.trim()).find((l) => l !== "") ?? "";
+  return line.length > 200 ? `${line.slice(0, 200)}…` : line;
+}

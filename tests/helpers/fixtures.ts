@@ -1,0 +1,9 @@
+import { fileURLToPath } from "node:url";
+
+/** The real tool outputs in ../shared/fixtures (beside the repository), as a directory path. */
+export const FIXTURES = fileURLToPath(new URL("../../../shared/fixtures/", import.meta.url));
+
+/** Reads one fixture file, e.g. `fixture("nvidia-smi/L_single_h100_80gb_hbm3.txt")`. */
+export function fixture(path: string): Promise<string> {
+  return Deno.readTextFile(`${FIXTURES}${path}`);
+}
