@@ -38,7 +38,7 @@ Options:
   async run(values, deps) {
     const extra = typeof values.labels === "string" ? parseLabelList(values.labels) : [];
     const timeoutMs = parseSeconds(values["probe-timeout"]) ?? DEFAULT_TIMEOUT_MS;
-    const root = typeof values.root === "string" ? values.root : "/";
+    const root = typeof values.root === "string" ? await existingDir(values.root) : "/";
     const host = await detectHost({
       root,
       run: deps.run,
@@ -68,6 +68,12 @@ Options:
   },
 };
 
+async function existingDir(path: string): Promise<string> {
+  const info = await Deno.stat(path).catch(() => null);
+  if (!info?.isDirectory) throw new UsageError(`Invalid --root "${path}": not a directory`);
+  return path;
+}
+
 function parseSeconds(value: unknown): number | null {
   if (typeof value !== "string") return null;
   const seconds = Number(value);
@@ -96,7 +102,12 @@ export function renderHost(host: HostFacts, labels: string[], problems: string[]
       })`,
   ]);
   const board = host.cpu.board ? `, ${host.cpu.board}` : "";
-  rows.push(["CPUs", `${host.cpu.count} × ${host.cpu.model ?? "unknown model"}${board}`]);
+  rows.push([
+    "CPUs",
+    host.cpu.count === 0
+      ? "unknown (/proc/cpuinfo could not be read)"
+      : `${host.cpu.count} × ${host.cpu.model ?? "unknown model"}${board}`,
+  ]);
   rows.push([
     "Memory",
     `${gib(host.memory.totalBytes)} total, ${gib(host.memory.availableBytes)} available`,

@@ -53,6 +53,10 @@ const USAGE_ERRORS: [string[], string][] = [
     `Run "autoscaler detect --help" for usage.`,
   ],
   [
+    ["detect", "--root", "/no/such/dir"],
+    `error: Invalid --root "/no/such/dir": not a directory. Run "autoscaler detect --help" for usage.`,
+  ],
+  [
     ["detect", "--probe-timeout", "soon"],
     `error: Invalid --probe-timeout "soon": give seconds between 0 and 3600. ` +
     `Run "autoscaler detect --help" for usage.`,

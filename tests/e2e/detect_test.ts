@@ -189,6 +189,14 @@ Deno.test("detect prints a table a person can read", async () => {
   assert.match(stdout, /^Labels {8}self-hosted, linux, x64, docker, cuda, gpu$/m);
 });
 
+Deno.test("detect says so when /proc/cpuinfo and /proc/meminfo cannot be read", async () => {
+  const { code, stdout } = await detectOn({}, {}, []);
+  assert.equal(code, 0);
+  assert.match(stdout, /^CPUs {10}unknown \(\/proc\/cpuinfo could not be read\)$/m);
+  assert.match(stdout, /^Memory {8}unknown total, unknown available$/m);
+  assert.match(stdout, /^Architecture {2}\w+ \(\w+, from the runtime\)$/m);
+});
+
 Deno.test("detect on this machine reads the real /proc with the explicit permission set", async () => {
   const bin = await makeFakeBin({});
   try {
