@@ -1,0 +1,90 @@
+import type { QueuedJob } from "./model.ts";
+import type { RunnerArch } from "./system/arch.ts";
+
+/** Whether this host may run a job, and why, in words a person can read. */
+export interface Match {
+  compatible: boolean;
+  reason: string;
+}
+
+/** Names of each architecture as they appear in workflow files, job names and labels. */
+const ARCH_WORDS: Record<RunnerArch, string[]> = {
+  x64: ["x64", "amd64", "x86_64", "x86-64"],
+  arm64: ["arm64", "aarch64"],
+};
+
+/** Labels of GitHub-hosted runners (`ubuntu-latest`, `windows-2022`, `macos-14`...). */
+const HOSTED_LABEL = /^(ubuntu|windows|macos)-/i;
+
+/** The job labels missing from a runner's labels; GitHub compares them case-insensitively. */
+export function missingLabels(
+  runnerLabels: readonly string[],
+  jobLabels: readonly string[],
+): string[] {
+  const have = new Set(runnerLabels.map((label) => label.toLowerCase()));
+  return jobLabels.filter((label) => !have.has(label.toLowerCase()));
+}
+
+/** The architecture a text names as a whole word (`arm64-ci.yml`, `test-amd64-x`), if exactly one. */
+export function namedArch(text: string): RunnerArch | null {
+  const named = (Object.keys(ARCH_WORDS) as RunnerArch[]).filter((arch) =>
+    ARCH_WORDS[arch].some((word) =>
+      new RegExp(`(?<![a-z0-9])${word.replace("-", "\\-")}(?![a-z0-9])`, "i").test(text)
+    )
+  );
+  return named.length === 1 ? named[0] ?? null : null;
+}
+
+/**
+ * Decides whether a runner with `hostLabels` on a host of `arch` should take a job.
+ *
+ * First GitHub's own rule: every `runs-on` label must be among the runner's labels. Then, with
+ * `archFilter`, the job is refused when its job name, workflow name or workflow file names the
+ * other architecture as a whole word (the most specific of these that names one decides), since
+ * `runs-on: self-hosted` in `arm64-ci.yml` matches any self-hosted runner by labels alone.
+ */
+export function matchJob(
+  job: Pick<QueuedJob, "labels" | "jobName" | "workflow" | "workflowPath">,
+  host: { arch: RunnerArch; labels: readonly string[] },
+  archFilter: boolean,
+): Match {
+  if (job.labels.length === 0) {
+    return { compatible: false, reason: "the job names no runs-on labels" };
+  }
+  const missing = missingLabels(host.labels, job.labels);
+  const hosted = missing.filter((label) => HOSTED_LABEL.test(label));
+  if (hosted.length > 0) {
+    return {
+      compatible: false,
+      reason: `runs-on ${hosted.join(", ")} is for GitHub-hosted runners, never a self-hosted one`,
+    };
+  }
+  if (missing.length > 0) {
+    return {
+      compatible: false,
+      reason: `this host's runners lack the label${missing.length > 1 ? "s" : ""} ${
+        missing.join(", ")
+      }`,
+    };
+  }
+  if (archFilter) {
+    const sources: [string, string | null][] = [
+      ["job name", job.jobName],
+      ["workflow", job.workflow],
+      ["workflow file", job.workflowPath],
+    ];
+    for (const [what, text] of sources) {
+      const arch = text === null ? null : namedArch(text);
+      if (arch === null) continue;
+      if (arch === host.arch) break;
+      return {
+        compatible: false,
+        reason: `${what} ${JSON.stringify(text)} names ${arch}; this host is ${host.arch}`,
+      };
+    }
+  }
+  return {
+    compatible: true,
+    reason: `runs-on ${job.labels.join(", ")} matches this host's runner labels`,
+  };
+}

@@ -1,0 +1,30 @@
+/** The kinds of runner this program starts, by the accelerator a runner gets. */
+export type RunnerKind = "cpu" | "cuda" | "rocm" | "openvino";
+
+/** A queued GitHub Actions job, as the demand side observed it. */
+export interface QueuedJob {
+  /** `owner/name`. */
+  repo: string;
+  runId: number;
+  jobId: number;
+  /** The workflow's name (`CI`), and its file (`.github/workflows/arm64-ci.yml`) when known. */
+  workflow: string;
+  workflowPath: string | null;
+  jobName: string;
+  /** The job's `runs-on` labels as GitHub reports them. */
+  labels: string[];
+  /** When the job was created (ISO 8601). */
+  createdAt: string;
+}
+
+/** What a runner of ours is doing. */
+export type RunnerState = "starting" | "idle" | "busy";
+
+/** A runner this program manages, as observed. */
+export interface ManagedRunner {
+  name: string;
+  /** The repository (`owner/name`) it is registered to. */
+  repo: string;
+  labels: string[];
+  state: RunnerState;
+}

@@ -1,0 +1,197 @@
+import assert from "node:assert/strict";
+import type { ManagedRunner, QueuedJob } from "../lib/model.ts";
+import { type HostProfile, plan, type PlanInput } from "../lib/plan.ts";
+
+const BASE = ["self-hosted", "linux", "x64", "docker"];
+const CPU_HOST: HostProfile = {
+  arch: "x64",
+  labels: [...BASE, "cpu-only"],
+  kinds: { cpu: { labels: [...BASE, "cpu-only"], capacity: Infinity } },
+};
+const GPU_HOST: HostProfile = {
+  arch: "x64",
+  labels: [...BASE, "cuda", "gpu"],
+  kinds: {
+    cpu: { labels: BASE, capacity: Infinity },
+    cuda: { labels: [...BASE, "cuda", "gpu"], capacity: 2 },
+  },
+};
+
+let nextId = 1;
+function job(labels: string[], extra: Partial<QueuedJob> = {}): QueuedJob {
+  const id = nextId++;
+  return {
+    repo: "octo/app",
+    runId: 100,
+    jobId: id,
+    workflow: "CI",
+    workflowPath: ".github/workflows/ci.yml",
+    jobName: `job ${id}`,
+    labels,
+    createdAt: `2026-11-28T10:00:${String(id % 60).padStart(2, "0")}Z`,
+    ...extra,
+  };
+}
+
+function runner(
+  state: ManagedRunner["state"],
+  labels: string[],
+  extra: Partial<ManagedRunner> = {},
+) {
+  return { name: `autoscaler-h-${state}`, repo: "octo/app", labels, state, ...extra };
+}
+
+function decide(input: Partial<PlanInput> & Pick<PlanInput, "jobs">) {
+  return plan({ host: CPU_HOST, runners: [], maxRunners: 4, archFilter: true, ...input });
+}
+
+Deno.test("plan starts one runner per compatible job and groups them per repo and kind", () => {
+  const jobs = [
+    job(["self-hosted"]),
+    job(["self-hosted", "linux"]),
+    job(["self-hosted"], { repo: "octo/lib" }),
+  ];
+  const result = decide({ jobs });
+  assert.deepEqual(result.decisions.map((d) => d.decision), [
+    "provision",
+    "provision",
+    "provision",
+  ]);
+  assert.deepEqual(result.actions, [
+    {
+      kind: "start",
+      repo: "octo/app",
+      runnerKind: "cpu",
+      labels: CPU_HOST.labels,
+      count: 2,
+      jobIds: [jobs[0]!.jobId, jobs[1]!.jobId],
+    },
+    {
+      kind: "start",
+      repo: "octo/lib",
+      runnerKind: "cpu",
+      labels: CPU_HOST.labels,
+      count: 1,
+      jobIds: [jobs[2]!.jobId],
+    },
+  ]);
+});
+
+Deno.test("plan skips incompatible jobs with the matcher's reason and starts nothing for them", () => {
+  const result = decide({
+    jobs: [
+      job(["ubuntu-latest"]),
+      job(["self-hosted", "gpu"]),
+      job(["self-hosted"], { workflowPath: "arm64-ci.yml" }),
+    ],
+  });
+  assert.deepEqual(result.decisions.map((d) => d.decision), ["skip", "skip", "skip"]);
+  assert.match(result.decisions[0]!.reason, /GitHub-hosted/);
+  assert.match(result.decisions[1]!.reason, /lack the label gpu/);
+  assert.match(result.decisions[2]!.reason, /names arm64/);
+  assert.deepEqual(result.actions, []);
+});
+
+Deno.test("plan honours --max-runners, oldest job first, counting runners that exist", () => {
+  const newest = job(["self-hosted"], { createdAt: "2026-11-28T12:00:00Z" });
+  const oldest = job(["self-hosted"], { createdAt: "2026-11-28T08:00:00Z" });
+  const middle = job(["self-hosted"], { createdAt: "2026-11-28T10:00:00Z" });
+  const result = decide({
+    jobs: [newest, oldest, middle],
+    maxRunners: 3,
+    runners: [runner("busy", CPU_HOST.labels)],
+  });
+  assert.deepEqual(
+    result.decisions.map((d) => [d.job.jobId, d.decision]),
+    [[oldest.jobId, "provision"], [middle.jobId, "provision"], [newest.jobId, "wait"]],
+  );
+  assert.equal(result.decisions[2]!.reason, "no capacity: 3 of 3 runners in use (--max-runners)");
+  assert.equal(result.actions[0]!.count, 2);
+});
+
+Deno.test("an idle or starting runner of ours covers a job once; a busy one does not", () => {
+  const jobs = [job(["self-hosted"]), job(["self-hosted"]), job(["self-hosted"])];
+  const result = decide({
+    jobs,
+    runners: [
+      runner("idle", CPU_HOST.labels),
+      runner("starting", CPU_HOST.labels),
+      runner("busy", CPU_HOST.labels),
+    ],
+  });
+  assert.deepEqual(result.decisions.map((d) => [d.decision, d.reason]), [
+    ["wait", "covered by idle runner autoscaler-h-idle"],
+    ["wait", "covered by starting runner autoscaler-h-starting"],
+    ["provision", "starting a CPU runner for it"],
+  ]);
+});
+
+Deno.test("a runner covers only jobs of its own repository whose labels it has", () => {
+  const result = decide({
+    host: GPU_HOST,
+    jobs: [job(["self-hosted"], { repo: "octo/other" }), job(["self-hosted", "gpu"])],
+    runners: [runner("idle", BASE)],
+  });
+  assert.deepEqual(result.decisions.map((d) => d.decision), ["provision", "provision"]);
+});
+
+Deno.test("GPU jobs get at most one runner per GPU; CPU jobs on a GPU host get CPU runners", () => {
+  const gpuJobs = [
+    job(["self-hosted", "cuda"]),
+    job(["self-hosted", "gpu"]),
+    job(["self-hosted", "gpu"]),
+  ];
+  const cpuJob = job(["self-hosted", "linux"]);
+  const result = decide({ host: GPU_HOST, jobs: [...gpuJobs, cpuJob], maxRunners: 8 });
+  assert.deepEqual(result.decisions.map((d) => [d.decision, d.runnerKind]), [
+    ["provision", "cuda"],
+    ["provision", "cuda"],
+    ["wait", "cuda"],
+    ["provision", "cpu"],
+  ]);
+  assert.equal(result.decisions[2]!.reason, "all 2 NVIDIA GPUs in use");
+  assert.deepEqual(result.actions.map((a) => [a.runnerKind, a.count, a.labels]), [
+    ["cuda", 2, [...BASE, "cuda", "gpu"]],
+    ["cpu", 1, BASE],
+  ]);
+});
+
+Deno.test("busy GPU runners use up GPUs", () => {
+  const result = decide({
+    host: GPU_HOST,
+    jobs: [job(["self-hosted", "cuda"])],
+    runners: [
+      runner("busy", GPU_HOST.labels, { name: "a" }),
+      runner("busy", GPU_HOST.labels, { name: "b" }),
+    ],
+  });
+  assert.equal(result.decisions[0]!.decision, "wait");
+  assert.equal(result.decisions[0]!.reason, "all 2 NVIDIA GPUs in use");
+});
+
+Deno.test("plan is deterministic whatever the order of its input", () => {
+  const jobs = Array.from(
+    { length: 12 },
+    (_, i) =>
+      job(i % 3 === 0 ? ["self-hosted", "gpu"] : ["self-hosted"], {
+        repo: `octo/r${i % 4}`,
+        createdAt: `2026-11-28T10:00:0${i % 5}Z`,
+      }),
+  );
+  const a = plan({ host: GPU_HOST, jobs, runners: [], maxRunners: 5, archFilter: true });
+  const b = plan({
+    host: GPU_HOST,
+    jobs: [...jobs].reverse(),
+    runners: [],
+    maxRunners: 5,
+    archFilter: true,
+  });
+  assert.deepEqual(a, b);
+  assert.equal(a.decisions.filter((d) => d.decision === "provision").length, 5);
+});
+
+Deno.test("max-runners 0 starts nothing", () => {
+  const result = decide({ jobs: [job(["self-hosted"])], maxRunners: 0 });
+  assert.equal(result.decisions[0]!.decision, "wait");
+  assert.deepEqual(result.actions, []);
+});
