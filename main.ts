@@ -1,14 +1,18 @@
 import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
 import { getLogger, type LogLevel } from "@logtape/logtape";
 import type { Command, Deps } from "./lib/commands/command.ts";
+import { demoCommand } from "./lib/commands/demo.ts";
 import { detectCommand } from "./lib/commands/detect.ts";
+import { planCommand } from "./lib/commands/plan.ts";
+import { runCommand as runDaemon } from "./lib/commands/run.ts";
 import { UsageError } from "./lib/errors.ts";
+import { describeError } from "./lib/github/errors.ts";
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, redactSecrets, setupLogging } from "./lib/log.ts";
 import { runCommand } from "./lib/system/command.ts";
 import { VERSION } from "./lib/version.ts";
 
 /** Every subcommand, in the order `--help` lists them. */
-const COMMANDS: readonly Command[] = [detectCommand];
+const COMMANDS: readonly Command[] = [demoCommand, detectCommand, planCommand, runDaemon];
 
 const COMMON_OPTIONS: ParseArgsOptionsConfig = {
   help: { type: "boolean", short: "h" },
@@ -80,7 +84,7 @@ export async function main(argv: readonly string[], deps: Deps): Promise<number>
     const parseProblem = describeParseError(error);
     if (parseProblem) return usageFailure(parseProblem, helpHint);
     getLogger(["autoscaler"]).debug("Command failed: {error}", { error });
-    printError(`${command.name} failed: ${error instanceof Error ? error.message : String(error)}`);
+    printError(`${command.name} failed: ${describeError(error)}`);
     return 1;
   }
 }
@@ -110,10 +114,14 @@ function describeParseError(error: unknown): string | null {
       return `Unknown option "${word}"`;
     case "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL":
       return `Unexpected argument "${word}"`;
-    case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE":
-      return error.message.includes("argument missing")
-        ? `Option "${word.split(" ")[0]}" needs a value`
-        : `Option "${word.split(" ")[0]}" takes no value`;
+    case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE": {
+      const option = word.split(" ")[0];
+      if (error.message.includes("argument missing")) return `Option "${option}" needs a value`;
+      if (error.message.includes("ambiguous")) {
+        return `Option "${option}" needs a value; for one starting with "-", write ${option}=-...`;
+      }
+      return `Option "${option}" takes no value`;
+    }
     default:
       return null;
   }
@@ -129,14 +137,21 @@ function printError(message: string): void {
 }
 
 if (import.meta.main) {
+  const stop = new AbortController();
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    Deno.addSignalListener(signal, () => stop.abort());
+  }
+  const encoder = new TextEncoder();
   const deps: Deps = {
     run: runCommand,
     runtimeArch: Deno.build.arch,
     print: (text) => {
-      const encoder = new TextEncoder();
       let bytes = encoder.encode(text);
       while (bytes.length > 0) bytes = bytes.subarray(Deno.stdout.writeSync(bytes));
     },
+    env: (name) => Deno.env.get(name),
+    hostname: Deno.hostname(),
+    signal: stop.signal,
   };
   Deno.exit(await main(Deno.args, deps));
 }

@@ -9,6 +9,12 @@ export interface Deps {
   runtimeArch: string;
   /** Writes command output (not logs) to stdout. */
   print: (text: string) => void;
+  /** Reads an environment variable. */
+  env: (name: string) => string | undefined;
+  /** This host's name, for runner names. */
+  hostname: string;
+  /** Aborts when the process is asked to stop (SIGINT, SIGTERM). */
+  signal: AbortSignal;
 }
 
 /** Parsed option values, as `parseArgs` gives them. */

@@ -11,8 +11,7 @@ const log = getLogger(["autoscaler", "detect"]);
 /** `autoscaler detect`: what the host is, as the autoscaler sees it, and its runner labels. */
 export const detectCommand: Command = {
   name: "detect",
-  summary: "Show this host as the autoscaler sees it (architecture, CPUs, memory, GPUs, Docker) " +
-    "and the runner labels it derives",
+  summary: "Show this host as the autoscaler sees it, and its runner labels",
   help: `Usage: autoscaler detect [--json] [--labels a,b] [--probe-timeout SECONDS] [--root DIR]
 
 Shows what the autoscaler sees on this host: the architecture (from /proc/cpuinfo, else the

@@ -1,4 +1,7 @@
 import { fileURLToPath } from "node:url";
+import { makeFakeBin } from "./fake_bin.ts";
+import { fixture } from "./fixtures.ts";
+import { makeRoot } from "./roots.ts";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -18,25 +21,65 @@ export interface CliResult {
   stderr: string;
 }
 
+/** Variables a test run inherits; everything else (GH_TOKEN above all) is left out. */
+const INHERITED = ["HOME", "DENO_DIR", "XDG_CACHE_HOME", "TMPDIR", "LANG", "DOCKER_HOST"];
+
 /**
- * Runs `main.ts` as a separate process with the start task's permissions, as users run it.
+ * `main.ts` as a separate process with the start task's permissions, as users run it, in a
+ * clean environment: only PATH and a few variables Deno and Docker need are inherited.
  * `pathPrefix` goes in front of PATH (fake executables); `env` adds variables.
  */
+export async function cliCommand(
+  args: string[],
+  options: { pathPrefix?: string; env?: Record<string, string> } = {},
+): Promise<Deno.Command> {
+  const path = [options.pathPrefix, Deno.env.get("PATH")].filter(Boolean).join(":");
+  const inherited = Object.fromEntries(
+    INHERITED.flatMap((name) => {
+      const value = Deno.env.get(name);
+      return value === undefined ? [] : [[name, value]];
+    }),
+  );
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "--quiet", ...await startFlags(), `${REPO}main.ts`, ...args],
+    cwd: REPO,
+    clearEnv: true,
+    env: { ...inherited, NO_COLOR: "1", ...options.env, PATH: path },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  });
+}
+
+/** Runs the CLI to its end (see `cliCommand`). */
 export async function runCli(
   args: string[],
   options: { pathPrefix?: string; env?: Record<string, string> } = {},
 ): Promise<CliResult> {
-  const path = [options.pathPrefix, Deno.env.get("PATH")].filter(Boolean).join(":");
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", ...await startFlags(), `${REPO}main.ts`, ...args],
-    cwd: REPO,
-    env: { ...options.env, PATH: path, NO_COLOR: "1" },
-    stdin: "null",
-  }).output();
+  const output = await (await cliCommand(args, options)).output();
   const decoder = new TextDecoder();
   return {
     code: output.code,
     stdout: decoder.decode(output.stdout),
     stderr: decoder.decode(output.stderr),
   };
+}
+
+/** Runs the CLI as an x64, CPU-only host (fixture root, fake tools) with a clean gh config. */
+export async function asX64Host(args: string[], env: Record<string, string> = {}) {
+  const root = await makeRoot({
+    "proc/cpuinfo": await fixture("cpuinfo/x86_64_amd_epyc_9654_head.txt"),
+    "proc/meminfo": await fixture("cpuinfo/meminfo_x86_64_16GB.txt"),
+  });
+  const gone = 'echo "not installed in this test" >&2\nexit 127';
+  const bin = await makeFakeBin({ "nvidia-smi": gone, rocminfo: gone, docker: "echo 20.10.24" });
+  const ghConfig = await Deno.makeTempDir();
+  try {
+    return await runCli([...args, "--root", root], {
+      pathPrefix: bin,
+      env: { GH_CONFIG_DIR: ghConfig, ...env },
+    });
+  } finally {
+    for (const dir of [root, bin, ghConfig]) await Deno.remove(dir, { recursive: true });
+  }
 }

@@ -1,0 +1,97 @@
+import { type Observation, observe } from "../cycle.ts";
+import type { HostProfile } from "../plan.ts";
+import { DryRunBackend } from "../backend.ts";
+import type { Command } from "./command.ts";
+import { parseRunOptions, RUN_OPTIONS, RUN_OPTIONS_HELP } from "./run_options.ts";
+import { prepare } from "./setup.ts";
+
+/** `autoscaler plan`: one observation, no action; the decision for every queued job. */
+export const planCommand: Command = {
+  name: "plan",
+  summary: "Show what this host would do about each queued job, and why; starts nothing",
+  help: `Usage: autoscaler plan [--json] [run options]
+
+Lists the repositories to watch, their queued jobs, and our runners there, then prints the
+decision for each job: provision (a runner would be started for it), wait (this host can run
+it, but capacity is full or a runner of ours already covers it) or skip (this host must not run
+it), each with its reason, and the start actions. Nothing is started or changed. Takes the same
+options as "autoscaler run" (--interval, --once and --dry-run have no effect here).
+
+Options:
+  --json                    Print one JSON object: {"host", "jobs", "actions", ...}
+
+${RUN_OPTIONS_HELP}`,
+  options: { ...RUN_OPTIONS, json: { type: "boolean" } },
+  async run(values, deps) {
+    const options = parseRunOptions(values, deps.env);
+    const { github, settings } = await prepare(options, deps);
+    const observation = await observe(
+      { github, backend: new DryRunBackend(), now: () => new Date() },
+      settings,
+    );
+    deps.print(
+      values.json === true
+        ? `${JSON.stringify(planJson(settings.host, settings.maxRunners, observation), null, 2)}\n`
+        : renderPlan(settings.host, settings.maxRunners, observation),
+    );
+    return 0;
+  },
+};
+
+/** The `plan --json` object; its field names are a contract scripts rely on. */
+export function planJson(host: HostProfile, maxRunners: number, observation: Observation) {
+  return {
+    host: { arch: host.arch, labels: host.labels, max_runners: maxRunners },
+    repos: observation.repos,
+    jobs: observation.plan.decisions.map((d) => ({
+      repo: d.job.repo,
+      run_id: d.job.runId,
+      job_id: d.job.jobId,
+      workflow: d.job.workflow,
+      workflow_path: d.job.workflowPath,
+      job_name: d.job.jobName,
+      labels: d.job.labels,
+      created_at: d.job.createdAt,
+      decision: d.decision,
+      reason: d.reason,
+      runner_kind: d.runnerKind,
+    })),
+    actions: observation.plan.actions.map((a) => ({
+      kind: a.kind,
+      count: a.count,
+      repo: a.repo,
+      labels: a.labels,
+      runner_kind: a.runnerKind,
+      job_ids: a.jobIds,
+    })),
+    runners: observation.runners,
+    problems: observation.problems,
+  };
+}
+
+function renderPlan(host: HostProfile, maxRunners: number, observation: Observation): string {
+  const { decisions, actions } = observation.plan;
+  const lines = [
+    `Host: ${host.arch}, labels ${host.labels.join(", ")}; at most ${maxRunners} runners`,
+    `Watching ${observation.repos.length} repositories; ${decisions.length} queued jobs; ` +
+    `${observation.runners.length} runners of ours`,
+    "",
+  ];
+  for (const d of decisions) {
+    lines.push(
+      `${d.decision.padEnd(9)} ${d.job.repo} ${d.job.workflow} / ${d.job.jobName} ` +
+        `[${d.job.labels.join(", ")}]`,
+      `          ${d.reason}`,
+    );
+  }
+  if (decisions.length > 0) lines.push("");
+  lines.push(
+    actions.length === 0 ? "Actions: none" : "Actions:",
+    ...actions.map((a) =>
+      `  start ${a.count} ${a.runnerKind} runner${a.count > 1 ? "s" : ""} for ${a.repo} ` +
+      `[${a.labels.join(", ")}]`
+    ),
+  );
+  for (const problem of observation.problems) lines.push(`Problem: ${problem}`);
+  return `${lines.join("\n")}\n`;
+}

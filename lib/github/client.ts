@@ -1,0 +1,35 @@
+import { createAppAuth } from "@octokit/auth-app";
+import { Octokit } from "@octokit/rest";
+import { getLogger } from "@logtape/logtape";
+import { VERSION } from "../version.ts";
+
+/** How the autoscaler signs in to GitHub. */
+export type GitHubAuth =
+  | { kind: "token"; token: string }
+  | { kind: "app"; appId: number; privateKey: string; installationId: number };
+
+/** The Octokit client the adapters use. */
+export type GitHub = Octokit;
+
+const log = getLogger(["autoscaler", "github"]);
+
+/** An Octokit client for `baseUrl`, signed in with a token or as a GitHub App installation. */
+export function createGitHub(baseUrl: string, auth: GitHubAuth): GitHub {
+  const common = {
+    baseUrl,
+    userAgent: `github-autoscaler/${VERSION}`,
+    // Octokit logs every failed request; callers report the failures that matter, once.
+    log: {
+      debug: (message: string) => log.debug(message),
+      info: (message: string) => log.debug(message),
+      warn: (message: string) => log.warn(message),
+      error: (message: string) => log.debug(message),
+    },
+  };
+  if (auth.kind === "token") return new Octokit({ ...common, auth: auth.token });
+  return new Octokit({
+    ...common,
+    authStrategy: createAppAuth,
+    auth: { appId: auth.appId, privateKey: auth.privateKey, installationId: auth.installationId },
+  });
+}

@@ -1,0 +1,73 @@
+/**
+ * The token is missing, rejected (401) or lacks a permission (403 that is not a rate limit):
+ * nothing works until a person fixes it, so it stops `plan` and is logged once per daemon cycle.
+ */
+export class AuthError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "AuthError";
+  }
+}
+
+/** The permissions the autoscaler needs, for error messages. */
+export const NEEDED_PERMISSIONS =
+  "a classic token needs the repo scope (and admin:org for org runners); a fine-grained token " +
+  "or GitHub App needs Actions: read and Administration: read and write";
+
+/** The parts of an Octokit `RequestError` we look at. */
+interface HttpError {
+  status: number;
+  response?: { headers?: Record<string, string | number | undefined> };
+  request?: { method?: string; url?: string };
+}
+
+/** Whether an error is an HTTP error answer from GitHub. */
+export function isHttpError(error: unknown): error is HttpError & Error {
+  return error instanceof Error && typeof (error as Partial<HttpError>).status === "number";
+}
+
+/** Whether a 403/429 is a rate limit rather than a missing permission. */
+export function isRateLimited(error: HttpError): boolean {
+  const headers = error.response?.headers ?? {};
+  return (error.status === 403 || error.status === 429) &&
+    (String(headers["x-ratelimit-remaining"]) === "0" || headers["retry-after"] !== undefined);
+}
+
+/** `GET /repos/o/r/actions/runs` for an error, without the host and query. */
+export function describeRequest(error: HttpError): string {
+  const method = error.request?.method ?? "GET";
+  const url = error.request?.url ?? "";
+  try {
+    return `${method} ${new URL(url).pathname}`;
+  } catch {
+    return `${method} ${url}`;
+  }
+}
+
+/** Turns 401 and permission 403 answers into an `AuthError` with the fix; others pass through. */
+export function authErrorFor(error: unknown): AuthError | null {
+  if (!isHttpError(error)) return null;
+  if (error.status === 401) {
+    return new AuthError(
+      "GitHub rejected the token (401 Bad credentials): run `gh auth login` again or set a valid " +
+        "GH_TOKEN",
+      { cause: error },
+    );
+  }
+  if (error.status === 403 && !isRateLimited(error)) {
+    return new AuthError(
+      `The token may not ${describeRequest(error)} (403): ${NEEDED_PERMISSIONS}`,
+      { cause: error },
+    );
+  }
+  return null;
+}
+
+/** One line for any error: for GitHub's answers, the request, the status and GitHub's words. */
+export function describeError(error: unknown): string {
+  if (isHttpError(error)) {
+    const said = error.message.split(" - https://")[0]?.trim();
+    return `${describeRequest(error)} answered ${error.status}${said ? `: ${said}` : ""}`;
+  }
+  return error instanceof Error ? error.message : String(error);
+}

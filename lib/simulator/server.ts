@@ -1,0 +1,395 @@
+import { jobJson, repoJson, runJson, runnerJson, type SimRepo } from "./objects.ts";
+import { SimWorld } from "./world.ts";
+
+/** One request the simulator answered. */
+export interface RequestRecord {
+  method: string;
+  /** Path and query, as sent. */
+  url: string;
+  status: number;
+  /** Whether it counted against the primary rate limit (a 304 does not). */
+  counted: boolean;
+}
+
+/** A canned failure for matching requests, to test bad answers. */
+export interface Fault {
+  method?: string;
+  path: RegExp;
+  status: number;
+  /** Sent as is: a non-JSON text tests parse failures. */
+  body: string;
+  /** How many requests it answers; unlimited when absent. */
+  times?: number;
+}
+
+/** Options of the simulator. */
+export interface SimulatorOptions {
+  /** Tokens accepted as `Authorization: token X` or `Bearer X`. */
+  tokens?: string[];
+  /** Requests an hour; the primary rate limit. */
+  rateLimit?: number;
+  /** GitHub App: its id and the public half of its key, and its installations' repositories. */
+  app?: { id: number; publicKey: CryptoKey; installations: Record<number, string[]> };
+  world?: SimWorld;
+}
+
+type Handler = (
+  match: Record<string, string>,
+  url: URL,
+  auth: Auth,
+) => Response | Promise<Response>;
+type Auth = { token: string; installation: number | null };
+
+const DOCS = "https://docs.github.com/rest";
+
+/**
+ * An in-process GitHub REST API over real HTTP on 127.0.0.1: the endpoints the autoscaler calls,
+ * with GitHub's field names, `link` pagination, weak ETags with `If-None-Match` 304s,
+ * `x-ratelimit-*` headers, token and GitHub App authentication, and a request log.
+ */
+export class GitHubSimulator {
+  readonly world: SimWorld;
+  readonly log: RequestRecord[] = [];
+  readonly faults: Fault[] = [];
+  readonly #tokens: Map<string, number | null>;
+  readonly #options: SimulatorOptions;
+  #server: Deno.HttpServer | null = null;
+  #remaining: number;
+  readonly #routes: [string, URLPattern, Handler][];
+
+  constructor(options: SimulatorOptions = {}) {
+    this.#options = options;
+    this.world = options.world ?? new SimWorld();
+    this.#tokens = new Map((options.tokens ?? []).map((t) => [t, null]));
+    this.#remaining = options.rateLimit ?? 5000;
+    // Paths are written as in GitHub's OpenAPI description, so the contract test can look them up.
+    const route = (method: string, template: string, handler: Handler) =>
+      [
+        `${method} ${template}`,
+        new URLPattern({ pathname: template.replace(/\{(\w+)\}/g, ":$1") }),
+        handler,
+      ] as [string, URLPattern, Handler];
+    this.#routes = [
+      route("GET", "/user/repos", (_m, url) => this.#repos(url, this.world.repos)),
+      route("GET", "/orgs/{org}/repos", (m, url) => {
+        const org = this.world.accounts.get(m.org!.toLowerCase());
+        if (org?.type !== "Organization") return notFound();
+        return this.#repos(url, this.world.repos.filter((r) => r.owner === org));
+      }),
+      route("GET", "/users/{username}/repos", (m, url) =>
+        this.#repos(
+          url,
+          this.world.repos.filter((r) =>
+            r.owner.login.toLowerCase() === m.username!.toLowerCase() && !r.private
+          ),
+        )),
+      route("GET", "/installation/repositories", (_m, url, auth) => {
+        if (auth.installation === null) {
+          return json(403, {
+            message: "This endpoint needs an installation token",
+            documentation_url: DOCS,
+          });
+        }
+        const names = (this.#options.app?.installations[auth.installation] ?? []).map((n) =>
+          n.toLowerCase()
+        );
+        const repos = this.world.repos.filter((r) =>
+          names.includes(`${r.owner.login}/${r.name}`.toLowerCase())
+        );
+        return this.#page(url, repos, (r) => repoJson(this.url, r), (items, total) => ({
+          total_count: total,
+          repository_selection: "selected",
+          repositories: items,
+        }));
+      }),
+      route("GET", "/repos/{owner}/{repo}/actions/runs", (m, url) => {
+        const repo = this.world.repo(`${m.owner}/${m.repo}`);
+        if (!repo) return notFound();
+        const status = url.searchParams.get("status");
+        const runs = this.world.runs.filter((r) => r.repo === repo)
+          .filter((r) => status === null || this.world.runStatus(r) === status)
+          .sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id - a.id);
+        return this.#page(url, runs, (run) => {
+          const runStatus = this.world.runStatus(run);
+          return runJson(this.url, run, runStatus, runStatus === "completed" ? "success" : null);
+        }, (items, total) => ({ total_count: total, workflow_runs: items }));
+      }),
+      route("GET", "/repos/{owner}/{repo}/actions/runs/{run_id}/jobs", (m, url) => {
+        const repo = this.world.repo(`${m.owner}/${m.repo}`);
+        const run = this.world.runs.find((r) => r.repo === repo && String(r.id) === m.run_id);
+        if (!repo || !run) return notFound();
+        return this.#page(
+          url,
+          this.world.jobsOf(run),
+          (job) => jobJson(this.url, job),
+          (items, total) => ({ total_count: total, jobs: items }),
+        );
+      }),
+      route("GET", "/repos/{owner}/{repo}/actions/runners", (m, url) => {
+        const repo = this.world.repo(`${m.owner}/${m.repo}`);
+        if (!repo) return notFound();
+        return this.#runners(url, `${repo.owner.login}/${repo.name}`);
+      }),
+      route("GET", "/orgs/{org}/actions/runners", (m, url) => {
+        const org = this.world.accounts.get(m.org!.toLowerCase());
+        if (org?.type !== "Organization") return notFound();
+        return this.#runners(url, org.login);
+      }),
+    ];
+  }
+
+  /** The endpoints served, as `GET /repos/{owner}/{repo}/actions/runs` (OpenAPI paths). */
+  get routes(): string[] {
+    return [
+      ...this.#routes.map(([route]) => route),
+      "POST /app/installations/{installation_id}/access_tokens",
+    ];
+  }
+
+  /** The API base URL, `http://127.0.0.1:<port>`, once started. */
+  get url(): string {
+    const addr = this.#server?.addr as Deno.NetAddr | undefined;
+    if (!addr) throw new Error("The simulator is not started");
+    return `http://127.0.0.1:${addr.port}`;
+  }
+
+  /** Requests left in the primary rate limit. */
+  get remaining(): number {
+    return this.#remaining;
+  }
+
+  /** Starts serving on a free port of 127.0.0.1. */
+  start(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#server = Deno.serve(
+        { hostname: "127.0.0.1", port: 0, onListen: () => resolve() },
+        (request) => this.#handle(request),
+      );
+    });
+  }
+
+  /** Stops serving and closes its connections. */
+  async stop(): Promise<void> {
+    await this.#server?.shutdown();
+    this.#server = null;
+  }
+
+  /** Requests whose path matches, e.g. `sim.requests(/actions\/runs$/)`. */
+  requests(path?: RegExp): RequestRecord[] {
+    return path ? this.log.filter((r) => path.test(new URL(r.url, "http://x").pathname)) : this.log;
+  }
+
+  async #handle(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    const record = (response: Response, counted: boolean) => {
+      this.log.push({
+        method: request.method,
+        url: url.pathname + url.search,
+        status: response.status,
+        counted,
+      });
+      return response;
+    };
+    const fault = this.faults.find((f) =>
+      (f.method ?? "GET") === request.method && f.path.test(url.pathname) && (f.times ?? 1) > 0
+    );
+    if (fault) {
+      if (fault.times !== undefined) fault.times--;
+      this.#remaining--;
+      const type = isJson(fault.body) ? "application/json; charset=utf-8" : "text/html";
+      const response = new Response(fault.body, {
+        status: fault.status,
+        headers: { "content-type": type },
+      });
+      return record(this.#withRateHeaders(response), true);
+    }
+    if (request.method === "POST") {
+      const token = url.pathname.match(/^\/app\/installations\/(\d+)\/access_tokens$/);
+      if (token?.[1]) {
+        return record(await this.#installationToken(request, Number(token[1])), false);
+      }
+    }
+    const auth = this.#authenticate(request);
+    if (!auth) {
+      return record(
+        json(401, { message: "Bad credentials", documentation_url: DOCS, status: "401" }),
+        false,
+      );
+    }
+    if (this.#remaining <= 0) {
+      return record(
+        this.#withRateHeaders(json(403, {
+          message: "API rate limit exceeded for user.",
+          documentation_url: DOCS,
+        })),
+        false,
+      );
+    }
+    for (const [route, pattern, handler] of this.#routes) {
+      const match = pattern.exec(url);
+      if (!route.startsWith(`${request.method} `) || !match) continue;
+      const response = await handler(
+        match.pathname.groups as Record<string, string>,
+        url,
+        auth,
+      );
+      const etag = response.headers.get("etag");
+      if (etag && request.headers.get("if-none-match") === etag) {
+        return record(
+          this.#withRateHeaders(new Response(null, { status: 304, headers: { etag } })),
+          false,
+        );
+      }
+      this.#remaining--;
+      return record(this.#withRateHeaders(response), true);
+    }
+    this.#remaining--;
+    return record(this.#withRateHeaders(notFound()), true);
+  }
+
+  #authenticate(request: Request): Auth | null {
+    const header = request.headers.get("authorization") ?? "";
+    const token = header.match(/^(?:token|bearer) (\S+)$/i)?.[1];
+    if (!token || !this.#tokens.has(token)) return null;
+    return { token, installation: this.#tokens.get(token) ?? null };
+  }
+
+  #withRateHeaders(response: Response): Response {
+    const limit = this.#options.rateLimit ?? 5000;
+    const reset = (Math.floor(this.world.now().getTime() / 3_600_000) + 1) * 3600;
+    response.headers.set("x-ratelimit-limit", String(limit));
+    response.headers.set("x-ratelimit-remaining", String(Math.max(0, this.#remaining)));
+    response.headers.set("x-ratelimit-used", String(limit - Math.max(0, this.#remaining)));
+    response.headers.set("x-ratelimit-reset", String(reset));
+    response.headers.set("x-ratelimit-resource", "core");
+    return response;
+  }
+
+  #repos(url: URL, repos: SimRepo[]): Promise<Response> {
+    const sorted = [...repos].sort((a, b) =>
+      `${a.owner.login}/${a.name}`.localeCompare(`${b.owner.login}/${b.name}`)
+    );
+    return this.#page(url, sorted, (r) => repoJson(this.url, r), (items) => items);
+  }
+
+  #runners(url: URL, scope: string): Promise<Response> {
+    const runners = this.world.runners.filter((r) => r.scope.toLowerCase() === scope.toLowerCase());
+    return this.#page(
+      url,
+      runners,
+      runnerJson,
+      (items, total) => ({ total_count: total, runners: items }),
+    );
+  }
+
+  /** One page of `items` with GitHub's `per_page`/`page` parameters and `link` header. */
+  async #page<T>(
+    url: URL,
+    items: T[],
+    toJson: (item: T) => unknown,
+    wrap: (page: unknown[], total: number) => unknown,
+  ): Promise<Response> {
+    const perPage = Math.min(
+      100,
+      Math.max(1, Number(url.searchParams.get("per_page") ?? 30) || 30),
+    );
+    const page = Math.max(1, Number(url.searchParams.get("page") ?? 1) || 1);
+    const last = Math.max(1, Math.ceil(items.length / perPage));
+    const body = JSON.stringify(
+      wrap(items.slice((page - 1) * perPage, page * perPage).map(toJson), items.length),
+    );
+    const headers = new Headers({ "content-type": "application/json; charset=utf-8" });
+    const digest = await crypto.subtle.digest("SHA-1", new TextEncoder().encode(body));
+    headers.set(
+      "etag",
+      `W/"${[...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("")}"`,
+    );
+    const link = (n: number, rel: string) => {
+      const target = new URL(url.pathname + url.search, this.url);
+      target.searchParams.set("page", String(n));
+      return `<${target}>; rel="${rel}"`;
+    };
+    const links = [
+      ...(page > 1 ? [link(page - 1, "prev"), link(1, "first")] : []),
+      ...(page < last ? [link(page + 1, "next"), link(last, "last")] : []),
+    ];
+    if (links.length > 0) headers.set("link", links.join(", "));
+    return new Response(body, { status: 200, headers });
+  }
+
+  async #installationToken(request: Request, installation: number): Promise<Response> {
+    const app = this.#options.app;
+    const jwt = request.headers.get("authorization")?.match(/^bearer (\S+)$/i)?.[1];
+    // The App signs with the real clock, whatever the simulated one says.
+    if (!app || !jwt || !(await verifyAppJwt(jwt, app.id, app.publicKey, new Date()))) {
+      return json(401, {
+        message: "A JSON web token could not be decoded",
+        documentation_url: DOCS,
+      });
+    }
+    if (!(installation in app.installations)) return notFound();
+    const token = `ghs_${crypto.randomUUID().replaceAll("-", "")}`;
+    this.#tokens.set(token, installation);
+    return json(201, {
+      token,
+      expires_at: new Date(this.world.now().getTime() + 3_600_000).toISOString().replace(
+        /\.\d+Z$/,
+        "Z",
+      ),
+      permissions: { actions: "read", administration: "write", metadata: "read" },
+      repository_selection: "selected",
+    });
+  }
+}
+
+/** Checks an RS256 GitHub App JWT: signature, issuer and time window. */
+async function verifyAppJwt(
+  jwt: string,
+  appId: number,
+  key: CryptoKey,
+  now: Date,
+): Promise<boolean> {
+  const [header, payload, signature] = jwt.split(".");
+  if (!header || !payload || !signature) return false;
+  const decode = (part: string) => {
+    const base64 = part.replaceAll("-", "+").replaceAll("_", "/");
+    return Uint8Array.from(
+      atob(base64.padEnd(Math.ceil(base64.length / 4) * 4, "=")),
+      (c) => c.charCodeAt(0),
+    );
+  };
+  try {
+    const valid = await crypto.subtle.verify(
+      "RSASSA-PKCS1-v1_5",
+      key,
+      decode(signature),
+      new TextEncoder().encode(`${header}.${payload}`),
+    );
+    const claims = JSON.parse(new TextDecoder().decode(decode(payload)));
+    const seconds = now.getTime() / 1000;
+    return valid && String(claims.iss) === String(appId) && claims.iat <= seconds + 60 &&
+      claims.exp >= seconds;
+  } catch {
+    return false;
+  }
+}
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function json(status: number, body: unknown): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "content-type": "application/json; charset=utf-8" },
+  });
+}
+
+function notFound(): Response {
+  return json(404, { message: "Not Found", documentation_url: DOCS, status: "404" });
+}

@@ -1,0 +1,87 @@
+import assert from "node:assert/strict";
+import { asX64Host, cliCommand } from "../helpers/cli.ts";
+import { TOKEN, withSimulator } from "../helpers/sim.ts";
+
+Deno.test("run --once --dry-run tells the cycle's story and starts nothing", async () => {
+  await withSimulator(async (sim) => {
+    sim.world.addRepo("acme/api", { org: true });
+    sim.world.addRepo("acme/arm", { org: true });
+    sim.world.addRun("acme/api", {
+      name: "CI",
+      jobs: [
+        { name: "a", labels: ["self-hosted"] },
+        { name: "b", labels: ["self-hosted", "linux"] },
+        { name: "hosted", labels: ["ubuntu-latest"] },
+      ],
+    });
+    sim.world.addRun("acme/arm", {
+      name: "arm64 build",
+      jobs: [{ name: "x", labels: ["self-hosted"] }],
+    });
+    const { code, stdout, stderr } = await asX64Host(
+      ["run", "--once", "--dry-run", "--api-url", sim.url, "--max-runners", "4"],
+      { GH_TOKEN: TOKEN },
+    );
+    assert.equal(code, 0, stderr);
+    assert.equal(stdout, "");
+    const lines = stderr.trim().split("\n").map((line) => line.replace(/^\[[\d :-]+\] /, ""));
+    assert.deepEqual(lines, [
+      "INFO: Auto-scaler configured: x64 host, labels self-hosted,linux,x64,docker,cpu-only, at most 4 runners, every 60 s, dry run",
+      "INFO: Found 2 repos with 4 queued jobs",
+      "INFO: Filtered 2 incompatible jobs for x64",
+      "INFO: Dry run: would start 2 cpu runner(s) for acme/api with labels self-hosted,linux,x64,docker,cpu-only",
+      "INFO: Runners of ours: 0 before this cycle (0 starting, 0 idle, 0 busy); 2 to start, 0 jobs waiting",
+      "INFO: Stopped",
+    ]);
+    assert.ok(sim.log.every((r) => r.method === "GET"), "a dry run changes nothing on GitHub");
+  });
+});
+
+Deno.test("run --log-format json logs one JSON object a line", async () => {
+  await withSimulator(async (sim) => {
+    const { code, stderr } = await asX64Host(
+      ["run", "--once", "--dry-run", "--api-url", sim.url, "--log-format", "json"],
+      { GH_TOKEN: TOKEN },
+    );
+    assert.equal(code, 0, stderr);
+    const records = stderr.trim().split("\n").map((line) => JSON.parse(line));
+    assert.equal(records[1].message, "Found 0 repos with 0 queued jobs");
+    assert.deepEqual(records[1].properties, { repos: 0, jobs: 0 });
+    assert.ok(records.every((r) => r.level === "INFO"));
+  });
+});
+
+Deno.test("run --once with a rejected token logs it and exits 1", async () => {
+  await withSimulator(async (sim) => {
+    const { code, stderr } = await asX64Host(
+      ["run", "--once", "--dry-run", "--api-url", sim.url],
+      { GH_TOKEN: "ghp_" + "W".repeat(36) },
+    );
+    assert.equal(code, 1);
+    assert.match(stderr, /ERROR: GitHub rejected the token \(401 Bad credentials\)/);
+    assert.ok(!stderr.includes("W".repeat(36)));
+  });
+});
+
+Deno.test("the daemon logs a failing cycle and carries on, then stops on SIGTERM", async () => {
+  await withSimulator(async (sim) => {
+    sim.world.addRepo("acme/api", { org: true });
+    sim.faults.push({ path: /^\/user\/repos$/, status: 500, body: "boom", times: 1 });
+    const command = await cliCommand(
+      ["run", "--dry-run", "--interval", "5", "--api-url", sim.url],
+      { env: { GH_TOKEN: TOKEN } },
+    );
+    const child = command.spawn();
+    const started = Date.now();
+    while (sim.requests(/^\/user\/repos$/).length < 2 && Date.now() - started < 20_000) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    child.kill("SIGTERM");
+    const output = await child.output();
+    const stderr = new TextDecoder().decode(output.stderr);
+    assert.equal(output.code, 0, stderr);
+    assert.match(stderr, /ERROR: Cycle 1 failed: GET \/user\/repos answered 500: boom\n/);
+    assert.match(stderr, /INFO: Found 1 repos with 0 queued jobs/);
+    assert.match(stderr, /INFO: Stopped\n$/);
+  });
+});
