@@ -30,6 +30,10 @@ export interface SimulatorOptions {
   rateLimit?: number;
   /** GitHub App: its id and the public half of its key, and its installations' repositories. */
   app?: { id: number; publicKey: CryptoKey; installations: Record<number, string[]> };
+  /** False answers generate-jitconfig with 404, as GitHub Enterprise Server before 3.10 does. */
+  jit?: boolean;
+  /** How long a stand-in runner works on a job, in seconds. */
+  jobSeconds?: number;
   world?: SimWorld;
 }
 
@@ -37,6 +41,7 @@ type Handler = (
   match: Record<string, string>,
   url: URL,
   auth: Auth,
+  request: Request,
 ) => Response | Promise<Response>;
 type Auth = { token: string; installation: number | null };
 
@@ -52,6 +57,7 @@ export class GitHubSimulator {
   readonly log: RequestRecord[] = [];
   readonly faults: Fault[] = [];
   readonly #tokens: Map<string, number | null>;
+  readonly #runnerSecrets = new Map<number, string>();
   readonly #options: SimulatorOptions;
   #server: Deno.HttpServer | null = null;
   #remaining: number;
@@ -135,6 +141,30 @@ export class GitHubSimulator {
         if (org?.type !== "Organization") return notFound();
         return this.#runners(url, org.login);
       }),
+      route(
+        "POST",
+        "/repos/{owner}/{repo}/actions/runners/generate-jitconfig",
+        (m, _u, _a, req) => {
+          const repo = this.world.repo(`${m.owner}/${m.repo}`);
+          return repo ? this.#jitConfig(`${repo.owner.login}/${repo.name}`, req) : notFound();
+        },
+      ),
+      route("POST", "/orgs/{org}/actions/runners/generate-jitconfig", (m, _u, _a, req) => {
+        const org = this.world.accounts.get(m.org!.toLowerCase());
+        return org?.type === "Organization" ? this.#jitConfig(org.login, req) : notFound();
+      }),
+      route("DELETE", "/repos/{owner}/{repo}/actions/runners/{runner_id}", (m) => {
+        const repo = this.world.repo(`${m.owner}/${m.repo}`);
+        return repo
+          ? this.#deleteRunner(`${repo.owner.login}/${repo.name}`, m.runner_id!)
+          : notFound();
+      }),
+      route("DELETE", "/orgs/{org}/actions/runners/{runner_id}", (m) => {
+        const org = this.world.accounts.get(m.org!.toLowerCase());
+        return org?.type === "Organization"
+          ? this.#deleteRunner(org.login, m.runner_id!)
+          : notFound();
+      }),
     ];
   }
 
@@ -208,6 +238,12 @@ export class GitHubSimulator {
       if (token?.[1]) {
         return record(await this.#installationToken(request, Number(token[1])), false);
       }
+      const runner = url.pathname.match(
+        /^\/_simulator\/runners\/(\d+)\/(connect|acquire|complete)$/,
+      );
+      if (runner?.[1] && runner[2]) {
+        return record(this.#runnerProtocol(request, Number(runner[1]), runner[2]), false);
+      }
     }
     const auth = this.#authenticate(request);
     if (!auth) {
@@ -232,6 +268,7 @@ export class GitHubSimulator {
         match.pathname.groups as Record<string, string>,
         url,
         auth,
+        request,
       );
       const etag = response.headers.get("etag");
       if (etag && request.headers.get("if-none-match") === etag) {
@@ -315,6 +352,72 @@ export class GitHubSimulator {
     ];
     if (links.length > 0) headers.set("link", links.join(", "));
     return new Response(body, { status: 200, headers });
+  }
+
+  /** `generate-jitconfig`: registers an offline runner and returns the config it starts with. */
+  async #jitConfig(scope: string, request: Request): Promise<Response> {
+    if (this.#options.jit === false) return notFound();
+    const body = await request.json().catch(() => null) as
+      | { name?: unknown; runner_group_id?: unknown; labels?: unknown }
+      | null;
+    const labels = body?.labels;
+    if (
+      typeof body?.name !== "string" || typeof body.runner_group_id !== "number" ||
+      !Array.isArray(labels) || labels.length < 1 || labels.length > 100 ||
+      !labels.every((l) => typeof l === "string")
+    ) {
+      return json(422, { message: "Invalid request.", documentation_url: DOCS, status: "422" });
+    }
+    if (this.world.runners.some((r) => r.name === body.name && r.scope === scope)) {
+      return json(409, {
+        message: "Already exists - A runner with this name exists.",
+        documentation_url: DOCS,
+      });
+    }
+    const runner = this.world.addRunner(scope, { name: body.name, labels: labels as string[] });
+    const secret = crypto.randomUUID();
+    this.#runnerSecrets.set(runner.id, secret);
+    const config = `url=${this.url}\nrunner_id=${runner.id}\nsecret=${secret}\n`;
+    return json(201, { runner: runnerJson(runner), encoded_jit_config: btoa(config) });
+  }
+
+  #deleteRunner(scope: string, id: string): Response {
+    const runner = this.world.runners.find((r) => String(r.id) === id && r.scope === scope);
+    if (!runner) return notFound();
+    if (runner.busy) {
+      return json(422, {
+        message: `Bad request - Runner "${runner.name}" is still running a job"`,
+        documentation_url: DOCS,
+        status: "422",
+      });
+    }
+    this.world.removeRunner(runner.id);
+    this.#runnerSecrets.delete(runner.id);
+    return new Response(null, { status: 204 });
+  }
+
+  /**
+   * What the stand-in runner in the test image speaks (not GitHub's REST API): come online, ask
+   * for a job (`job <id> <seconds>` or `none`), report it done. A deleted runner gets 404.
+   */
+  #runnerProtocol(request: Request, id: number, step: string): Response {
+    const runner = this.world.runners.find((r) => r.id === id);
+    const secret = request.headers.get("authorization")?.match(/^runner (\S+)$/)?.[1];
+    if (!runner || !secret || this.#runnerSecrets.get(id) !== secret) {
+      return new Response("no such runner\n", { status: 404 });
+    }
+    if (step === "connect") {
+      runner.status = "online";
+      return new Response("ok\n");
+    }
+    if (step === "acquire") {
+      const [job] = runner.busy ? [] : this.world.dispatch(runner);
+      return new Response(job ? `job ${job.id} ${this.#options.jobSeconds ?? 1}\n` : "none\n");
+    }
+    const job = this.world.jobs.find((j) => j.runnerId === id && j.status === "in_progress");
+    if (job) this.world.completeJob(job);
+    else this.world.removeRunner(id);
+    return new Response("ok\n");
   }
 
   async #installationToken(request: Request, installation: number): Promise<Response> {

@@ -164,19 +164,28 @@ export class SimWorld {
     return true;
   }
 
-  /** GitHub's dispatch: each queued job, oldest first, goes to an idle online runner that fits. */
-  dispatch(): SimJob[] {
+  /** Whether `runner` may take `job`: same repository or its organization, and every label. */
+  fits(runner: SimRunner, job: SimJob): boolean {
+    const repo = job.run.repo;
+    const scope = runner.scope.toLowerCase();
+    const wanted = (job.labels ?? []).map((l) => l.toLowerCase());
+    return job.labels !== null &&
+      (scope === `${repo.owner.login}/${repo.name}`.toLowerCase() ||
+        scope === repo.owner.login.toLowerCase()) &&
+      wanted.every((label) => runner.labels.some((have) => have.toLowerCase() === label));
+  }
+
+  /**
+   * GitHub's dispatch: each queued job, oldest first, goes to an idle online runner that fits
+   * (only to `only`, when given: a runner asking for work).
+   */
+  dispatch(only?: SimRunner): SimJob[] {
     const assigned: SimJob[] = [];
     const queued = this.jobs.filter((j) => j.status === "queued" && j.labels !== null)
       .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id - b.id);
     for (const job of queued) {
-      const fullName = `${job.run.repo.owner.login}/${job.run.repo.name}`.toLowerCase();
-      const wanted = (job.labels ?? []).map((l) => l.toLowerCase());
-      const runner = this.runners.find((r) =>
-        r.status === "online" && !r.busy &&
-        (r.scope.toLowerCase() === fullName ||
-          r.scope.toLowerCase() === job.run.repo.owner.login.toLowerCase()) &&
-        wanted.every((label) => r.labels.some((have) => have.toLowerCase() === label))
+      const runner = (only ? [only] : this.runners).find((r) =>
+        r.status === "online" && !r.busy && this.fits(r, job)
       );
       if (!runner) continue;
       runner.busy = true;
@@ -189,6 +198,15 @@ export class SimWorld {
       assigned.push(job);
     }
     return assigned;
+  }
+
+  /** Cancels a queued job, as a person pressing "Cancel workflow" would. */
+  cancelJob(job: SimJob): void {
+    Object.assign(job, {
+      status: "completed",
+      conclusion: "cancelled",
+      completedAt: this.now().toISOString(),
+    });
   }
 
   /** Completes a job; an ephemeral runner that ran it is removed, as GitHub does. */

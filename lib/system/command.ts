@@ -5,11 +5,18 @@ export type CommandOutcome =
   | { kind: "timed-out"; timeoutMs: number }
   | { kind: "failed-to-start"; message: string };
 
+/** How to run a tool. */
+export interface CommandOptions {
+  timeoutMs?: number;
+  /** Variables added to the inherited environment: the one way a secret reaches a child. */
+  env?: Record<string, string>;
+}
+
 /** Runs an external tool to completion; never throws for the tool's own failures. */
 export type CommandRunner = (
   command: string,
   args: readonly string[],
-  options?: { timeoutMs?: number },
+  options?: CommandOptions,
 ) => Promise<CommandOutcome>;
 
 /** Default time a probe of a host tool may take before it counts as hung. */
@@ -28,6 +35,7 @@ export const runCommand: CommandRunner = async (command, args, options = {}) => 
   try {
     child = new Deno.Command(command, {
       args: [...args],
+      env: options.env,
       stdin: "null",
       stdout: "piped",
       stderr: "piped",

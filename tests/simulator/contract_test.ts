@@ -31,28 +31,53 @@ function toJsonSchema(node: unknown): unknown {
 const ajv = new Ajv({ strict: false, validateFormats: false, allErrors: true });
 ajv.addSchema({ components: toJsonSchema(spec.components) }, "gh");
 
-/** The schema of an operation's success answer. */
+/** The status and schema of an operation's success answer; a null schema means no body. */
 function responseSchema(route: string): { status: number; schema: unknown } {
   const [method, path] = route.split(" ") as [string, string];
   const responses = spec.paths[path]?.[method.toLowerCase()]?.responses;
   assert.ok(responses, `GitHub's description has no ${route}`);
-  const status = responses["200"] ? 200 : 201;
-  const schema = responses[String(status)]?.content?.["application/json"]?.schema;
-  assert.ok(schema, `no JSON schema for ${route} ${status}`);
-  return { status, schema: toJsonSchema(schema) };
+  const status = Number(["200", "201", "204"].find((code) => responses[code]));
+  let response = responses[String(status)];
+  if (response.$ref) response = spec.components.responses[response.$ref.split("/").at(-1)];
+  const schema = response.content?.["application/json"]?.schema ?? null;
+  assert.ok(schema || status === 204, `no JSON schema for ${route} ${status}`);
+  return { status, schema: schema && toJsonSchema(schema) };
 }
 
 /** A request to make for each route, with the world set up below. */
-const REQUESTS: Record<string, string> = {
-  "GET /user/repos": "/user/repos",
-  "GET /orgs/{org}/repos": "/orgs/org/repos",
-  "GET /users/{username}/repos": "/users/someone/repos",
-  "GET /installation/repositories": "/installation/repositories",
-  "GET /repos/{owner}/{repo}/actions/runs": "/repos/org/app/actions/runs?status=in_progress",
-  "GET /repos/{owner}/{repo}/actions/runs/{run_id}/jobs": "/repos/org/app/actions/runs/{run}/jobs",
-  "GET /repos/{owner}/{repo}/actions/runners": "/repos/org/app/actions/runners",
-  "GET /orgs/{org}/actions/runners": "/orgs/org/actions/runners",
-  "POST /app/installations/{installation_id}/access_tokens": "/app/installations/7/access_tokens",
+const REQUESTS: Record<string, { path: string; body?: Record<string, unknown> }> = {
+  "GET /user/repos": { path: "/user/repos" },
+  "GET /orgs/{org}/repos": { path: "/orgs/org/repos" },
+  "GET /users/{username}/repos": { path: "/users/someone/repos" },
+  "GET /installation/repositories": { path: "/installation/repositories" },
+  "GET /repos/{owner}/{repo}/actions/runs": {
+    path: "/repos/org/app/actions/runs?status=in_progress",
+  },
+  "GET /repos/{owner}/{repo}/actions/runs/{run_id}/jobs": {
+    path: "/repos/org/app/actions/runs/{run}/jobs",
+  },
+  "GET /repos/{owner}/{repo}/actions/runners": { path: "/repos/org/app/actions/runners" },
+  "GET /orgs/{org}/actions/runners": { path: "/orgs/org/actions/runners" },
+  "POST /app/installations/{installation_id}/access_tokens": {
+    path: "/app/installations/7/access_tokens",
+  },
+  "POST /repos/{owner}/{repo}/actions/runners/generate-jitconfig": {
+    path: "/repos/org/app/actions/runners/generate-jitconfig",
+    body: {
+      name: "jit-1",
+      runner_group_id: 1,
+      labels: ["self-hosted", "x64"],
+      work_folder: "_work",
+    },
+  },
+  "POST /orgs/{org}/actions/runners/generate-jitconfig": {
+    path: "/orgs/org/actions/runners/generate-jitconfig",
+    body: { name: "jit-2", runner_group_id: 1, labels: ["self-hosted"] },
+  },
+  "DELETE /repos/{owner}/{repo}/actions/runners/{runner_id}": {
+    path: "/repos/org/app/actions/runners/{jit-1}",
+  },
+  "DELETE /orgs/{org}/actions/runners/{runner_id}": { path: "/orgs/org/actions/runners/{jit-2}" },
 };
 
 Deno.test("every answer the simulator serves matches GitHub's OpenAPI description", async () => {
@@ -87,18 +112,25 @@ Deno.test("every answer the simulator serves matches GitHub's OpenAPI descriptio
       installationId: 7,
     });
     const token = createGitHub(sim.url, { kind: "token", token: TOKEN });
-    for (const [route, path] of Object.entries(REQUESTS)) {
+    for (const [route, { path, body }] of Object.entries(REQUESTS)) {
       const [method] = route.split(" ");
-      const url = path.replace("{run}", String(run.id));
+      const url = path.replace("{run}", String(run.id)).replace(
+        /\{(jit-\d)\}/,
+        (_, name) => String(sim.world.runners.find((r) => r.name === name)?.id),
+      );
       // The App client signs /app/ requests with its JWT and the rest with an installation token.
       const client = route.includes(" /installation") || route.includes(" /app/") ? app : token;
-      const response = await client.request(`${method} ${url}`);
+      const response = await client.request(`${method} ${url}`, body ?? {});
       const { status, schema } = responseSchema(route);
       assert.equal(response.status, status, route);
+      if (schema === null) {
+        assert.equal(response.data, "", `${route} answers without a body`);
+        continue;
+      }
       const valid = ajv.validate(schema as object, response.data);
       assert.ok(valid, `${route}: ${ajv.errorsText(ajv.errors, { separator: "\n" })}`);
-      const body = JSON.stringify(response.data);
-      assert.ok(body.length > 2 && body !== "[]", `${route} answered with an empty list`);
+      const text = JSON.stringify(response.data);
+      assert.ok(text.length > 2 && text !== "[]", `${route} answered with an empty list`);
     }
   }, { app: { id: 42, publicKey: key.publicKey, installations: { 7: ["org/app"] } } });
 });

@@ -1,0 +1,29 @@
+#!/bin/sh
+# Stand-in for the GitHub Actions runner's run.sh in the test image (busybox only). Like the real
+# runner it reads its just-in-time config from ACTIONS_RUNNER_INPUT_JITCONFIG, takes one job and
+# exits; it speaks the simulator's small runner protocol instead of GitHub's.
+set -eu
+config=$(printf '%s' "${ACTIONS_RUNNER_INPUT_JITCONFIG:?no JIT config in the environment}" | base64 -d)
+unset ACTIONS_RUNNER_INPUT_JITCONFIG
+field() { printf '%s\n' "$config" | sed -n "s/^$1=//p"; }
+url=$(field url)
+id=$(field runner_id)
+secret=$(field secret)
+call() {
+  wget -q -O - --header "authorization: runner $secret" --post-data "" \
+    "$url/_simulator/runners/$id/$1"
+}
+echo "runner $id: connecting to $url as uid $(id -u)"
+call connect >/dev/null
+while :; do
+  answer=$(call acquire)
+  case "$answer" in
+    job*) break ;;
+  esac
+  sleep 0.2
+done
+set -- $answer
+echo "runner $id: running job $2 for $3 s"
+sleep "$3"
+call complete >/dev/null
+echo "runner $id: job $2 done"
