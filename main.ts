@@ -118,7 +118,7 @@ function describeParseError(error: unknown): string | null {
       const option = word.split(" ")[0];
       if (error.message.includes("argument missing")) return `Option "${option}" needs a value`;
       if (error.message.includes("ambiguous")) {
-        return `Option "${option}" needs a value; for one starting with "-", write ${option}=-...`;
+        return `Option "${option}" needs a value; write ${option}=VALUE for one starting with "-"`;
       }
       return `Option "${option}" takes no value`;
     }

@@ -1,16 +1,28 @@
 import { getLogger } from "@logtape/logtape";
+import type { ManagedContainer } from "./docker.ts";
 import type { StartAction } from "./plan.ts";
 
-/** Where runners are started: Docker for real, or a stand-in that only says what it would do. */
+/** Where runners are started: Docker for real, or stand-ins that start nothing real. */
 export interface RunnerBackend {
-  /** Starts the runners of one action; returns the names of those it started. */
-  start(action: StartAction): Promise<string[]>;
+  /**
+   * Our containers, or null for a backend that has none (the dry run, the demo): then nothing
+   * is reconciled, and runner states come from GitHub alone.
+   */
+  containers(): Promise<ManagedContainer[] | null>;
+  /** Starts the runners of one action and returns their names; stops early once `signal` aborts. */
+  start(action: StartAction, signal: AbortSignal): Promise<string[]>;
+  /** Stops and removes one of our containers. */
+  remove(containerId: string): Promise<void>;
 }
 
 const log = getLogger(["autoscaler", "runners"]);
 
 /** `--dry-run`: starts nothing, logs what it would start. */
 export class DryRunBackend implements RunnerBackend {
+  containers(): Promise<null> {
+    return Promise.resolve(null);
+  }
+
   start(action: StartAction): Promise<string[]> {
     log.info(
       "Dry run: would start {count} {runnerKind} runner(s) for {repo} with labels {labels}",
@@ -22,5 +34,9 @@ export class DryRunBackend implements RunnerBackend {
       },
     );
     return Promise.resolve([]);
+  }
+
+  remove(): Promise<void> {
+    return Promise.resolve();
   }
 }

@@ -1,12 +1,15 @@
 import { getLogger } from "@logtape/logtape";
 import type { RunnerBackend } from "./backend.ts";
+import type { ManagedContainer } from "./docker.ts";
 import type { GitHub } from "./github/client.ts";
 import { queuedJobs } from "./github/demand.ts";
+import { describeError } from "./github/errors.ts";
 import { listRepositories, type RepoSelection } from "./github/repos.ts";
-import { managedRunners } from "./github/runners.ts";
+import { deleteRunner, listRegistrations } from "./github/runners.ts";
 import { matchJob } from "./match.ts";
 import type { ManagedRunner } from "./model.ts";
 import { type HostProfile, type Plan, plan } from "./plan.ts";
+import { type CleanUp, reconcile, statesFromRegistrations } from "./reconcile.ts";
 
 const log = getLogger(["autoscaler", "cycle"]);
 
@@ -15,6 +18,8 @@ export interface CycleDeps {
   github: GitHub;
   backend: RunnerBackend;
   now: () => Date;
+  /** Aborts on SIGTERM: the cycle finishes its current step and starts nothing more. */
+  signal: AbortSignal;
 }
 
 /** What a cycle works with; fixed for the life of the daemon. */
@@ -27,52 +32,73 @@ export interface CycleSettings {
   runnerPrefix: string;
   /** Requests to GitHub in flight at once. */
   concurrency: number;
+  /** A runner not busy after this long is removed. */
+  idleTimeoutMs: number;
 }
 
 /** One observation and the plan made from it. */
 export interface Observation {
   repos: string[];
   runners: ManagedRunner[];
+  /** Containers and registrations to remove (empty for backends without containers). */
+  cleanUps: CleanUp[];
   plan: Plan;
   /** Repositories that could not be read this time, one line each. */
   problems: string[];
 }
 
 /**
- * Looks at GitHub once and plans: the repositories, their queued jobs, and our runners in the
- * repositories that have jobs this host could take (no other runner lists are fetched).
+ * Looks at GitHub and Docker once and plans. Runner lists are read for the repositories with
+ * jobs this host could take and those with containers of ours; `sweep` reads every watched
+ * repository's, to find registrations left by a crash.
  */
-export async function observe(deps: CycleDeps, settings: CycleSettings): Promise<Observation> {
+export async function observe(
+  deps: CycleDeps,
+  settings: CycleSettings,
+  sweep = false,
+): Promise<Observation> {
   const repos = await listRepositories(deps.github, settings.selection, deps.now());
   const demand = await queuedJobs(deps.github, repos, settings.concurrency);
-  const wanted = [
-    ...new Set(
-      demand.jobs.filter((job) => matchJob(job, settings.host, settings.archFilter).compatible)
-        .map((job) => job.repo),
-    ),
-  ].sort();
-  const observed = await managedRunners(
+  const containers: ManagedContainer[] | null = await deps.backend.containers();
+  const wanted = new Set(
+    demand.jobs.filter((job) => matchJob(job, settings.host, settings.archFilter).compatible)
+      .map((job) => job.repo),
+  );
+  for (const container of containers ?? []) {
+    if (container.labels.repo) wanted.add(container.labels.repo);
+  }
+  if (sweep) { for (const repo of repos) wanted.add(repo); }
+  const observed = await listRegistrations(
     deps.github,
-    wanted,
+    [...wanted].sort(),
     settings.runnerPrefix,
     settings.concurrency,
   );
+  const reconciled = containers === null
+    ? { runners: statesFromRegistrations(observed.registrations), cleanUps: [] }
+    : reconcile({
+      containers,
+      registrations: observed.registrations,
+      readRepos: new Set(observed.read),
+      now: deps.now(),
+      idleTimeoutMs: settings.idleTimeoutMs,
+    });
   const blind = new Set(observed.unreadable);
-  const problems = [
-    ...demand.problems,
-    ...observed.unreadable.map((repo) => `${repo}: its runners could not be listed`),
-  ];
   return {
     repos: repos.filter((repo) => !demand.gone.includes(repo)),
-    runners: observed.runners,
+    runners: reconciled.runners,
+    cleanUps: reconciled.cleanUps,
     plan: plan({
       host: settings.host,
       jobs: demand.jobs.filter((job) => !blind.has(job.repo)),
-      runners: observed.runners,
+      runners: reconciled.runners,
       maxRunners: settings.maxRunners,
       archFilter: settings.archFilter,
     }),
-    problems,
+    problems: [
+      ...demand.problems,
+      ...observed.unreadable.map((repo) => `${repo}: its runners could not be listed`),
+    ],
   };
 }
 
@@ -80,11 +106,17 @@ export async function observe(deps: CycleDeps, settings: CycleSettings): Promise
 export interface CycleResult extends Observation {
   /** Names of the runners started. */
   started: string[];
+  /** Names of the runners removed (container or registration). */
+  removed: string[];
 }
 
-/** One cycle: observe, plan, start what the plan says, and tell the story in the log. */
-export async function runCycle(deps: CycleDeps, settings: CycleSettings): Promise<CycleResult> {
-  const observation = await observe(deps, settings);
+/** One cycle: observe, clean up, start what the plan says, and tell the story in the log. */
+export async function runCycle(
+  deps: CycleDeps,
+  settings: CycleSettings,
+  sweep = false,
+): Promise<CycleResult> {
+  const observation = await observe(deps, settings, sweep);
   const { decisions, actions } = observation.plan;
   const count = (decision: string) => decisions.filter((d) => d.decision === decision).length;
   log.info("Found {repos} repos with {jobs} queued jobs", {
@@ -106,26 +138,60 @@ export async function runCycle(deps: CycleDeps, settings: CycleSettings): Promis
       reason: d.reason,
     });
   }
+  const removed = await cleanUp(deps, observation.cleanUps);
   const started: string[] = [];
   for (const action of actions) {
+    if (deps.signal.aborted) break;
     try {
-      started.push(...await deps.backend.start(action));
+      started.push(...await deps.backend.start(action, deps.signal));
     } catch (error) {
-      log.error("Could not start runners for {repo}: {error}", { repo: action.repo, error });
+      log.error("Could not start runners for {repo}: {error}", {
+        repo: action.repo,
+        error: describeError(error),
+      });
     }
   }
   const states = (state: string) => observation.runners.filter((r) => r.state === state).length;
   log.info(
-    "Runners of ours: {total} before this cycle ({starting} starting, {idle} idle, {busy} busy); " +
-      "{provision} to start, {waiting} jobs waiting",
+    "Runners of ours: {total} ({starting} starting, {idle} idle, {busy} busy) after removing " +
+      "{removed} and before starting {started}; {waiting} jobs waiting",
     {
       total: observation.runners.length,
       starting: states("starting"),
       idle: states("idle"),
       busy: states("busy"),
-      provision: count("provision"),
+      removed: removed.length,
+      started: started.length,
       waiting: count("wait"),
     },
   );
-  return { ...observation, started };
+  return { ...observation, started, removed };
+}
+
+/** Removes containers and deletes registrations; a busy runner's delete is retried next cycle. */
+async function cleanUp(deps: CycleDeps, cleanUps: CleanUp[]): Promise<string[]> {
+  const removed = new Set<string>();
+  for (const step of cleanUps) {
+    try {
+      if (step.kind === "remove-container") {
+        await deps.backend.remove(step.containerId);
+        log.info("Removed the container of runner {runner}: {reason}", step);
+        removed.add(step.runner);
+        continue;
+      }
+      const outcome = await deleteRunner(deps.github, step.repo, step.runnerId);
+      if (outcome === "busy") {
+        log.info("Runner {runner} is busy; will delete it later", step);
+        continue;
+      }
+      log.info("Deleted the registration of runner {runner}: {reason}", step);
+      removed.add(step.runner);
+    } catch (error) {
+      log.warn("Could not remove runner {runner}: {error}", {
+        runner: step.runner,
+        error: describeError(error),
+      });
+    }
+  }
+  return [...removed];
 }

@@ -4,6 +4,9 @@ import { AuthError, describeError } from "./github/errors.ts";
 
 const log = getLogger(["autoscaler", "loop"]);
 
+/** Every this many cycles all watched repositories' runner lists are read (and at start). */
+export const SWEEP_EVERY = 30;
+
 /** How the loop paces itself. */
 export interface LoopOptions {
   intervalMs: number;
@@ -30,7 +33,8 @@ export async function runLoop(
     let result: CycleResult | null = null;
     failure = null;
     try {
-      result = await runCycle(deps, settings);
+      // The first cycle, and every `sweepEvery`-th, reads every repository's runners.
+      result = await runCycle(deps, settings, (cycle - 1) % SWEEP_EVERY === 0);
     } catch (error) {
       failure = error;
       if (error instanceof AuthError) log.error("{message}", { message: error.message });

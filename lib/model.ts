@@ -28,3 +28,14 @@ export interface ManagedRunner {
   labels: string[];
   state: RunnerState;
 }
+
+/** A runner registration of ours, as GitHub lists it. */
+export interface Registration {
+  id: number;
+  name: string;
+  /** The repository (`owner/name`) it is registered to. */
+  repo: string;
+  labels: string[];
+  online: boolean;
+  busy: boolean;
+}

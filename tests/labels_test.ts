@@ -9,7 +9,7 @@ function host(overrides: Partial<HostFacts> = {}): HostFacts {
     cpu: { count: 8, model: "test", board: null },
     memory: { totalBytes: 1, availableBytes: 1 },
     nvidia: { gpus: [], reason: "nvidia-smi not found on PATH" },
-    amd: { gpus: [], reason: "rocminfo not found on PATH" },
+    amd: { gpus: [], reason: "rocminfo not found on PATH", renderNodes: [] },
     intel: { gpus: [], npus: [] },
     docker: { available: true, serverVersion: "20.10.24", reason: null },
     ...overrides,
@@ -20,7 +20,11 @@ const NVIDIA = {
   gpus: [{ index: 0, name: "H100", uuid: "GPU-0", memoryMiB: 1, driverVersion: "1", mig: [] }],
   reason: null,
 };
-const AMD = { gpus: [{ name: "gfx942", marketingName: null, uuid: null, node: 2 }], reason: null };
+const AMD = {
+  gpus: [{ name: "gfx942", marketingName: null, uuid: null, node: 2 }],
+  reason: null,
+  renderNodes: ["renderD128"],
+};
 const DEVICE = { node: "renderD128", deviceId: null, driver: null };
 
 const CASES: [string, HostFacts, string[], string[]][] = [

@@ -28,6 +28,14 @@ class SimulatedRunners implements RunnerBackend {
   started = 0;
   constructor(private world: SimWorld, private prefix: string) {}
 
+  containers(): Promise<null> {
+    return Promise.resolve(null);
+  }
+
+  remove(): Promise<void> {
+    return Promise.resolve();
+  }
+
   start(action: StartAction): Promise<string[]> {
     const names: string[] = [];
     for (let i = 0; i < action.count; i++) {
@@ -78,6 +86,7 @@ Options:
         archFilter: true,
         runnerPrefix: prefix,
         concurrency: 8,
+        idleTimeoutMs: 300_000,
       };
       const backend = new SimulatedRunners(sim.world, prefix);
       log.info(
@@ -94,6 +103,7 @@ Options:
           github: createGitHub(sim.url, { kind: "token", token: TOKEN }),
           backend,
           now: () => new Date(),
+          signal: deps.signal,
         },
         settings,
         {

@@ -1,6 +1,5 @@
 import { type Observation, observe } from "../cycle.ts";
 import type { HostProfile } from "../plan.ts";
-import { DryRunBackend } from "../backend.ts";
 import type { Command } from "./command.ts";
 import { parseRunOptions, RUN_OPTIONS, RUN_OPTIONS_HELP } from "./run_options.ts";
 import { prepare } from "./setup.ts";
@@ -14,8 +13,9 @@ export const planCommand: Command = {
 Lists the repositories to watch, their queued jobs, and our runners there, then prints the
 decision for each job: provision (a runner would be started for it), wait (this host can run
 it, but capacity is full or a runner of ours already covers it) or skip (this host must not run
-it), each with its reason, and the start actions. Nothing is started or changed. Takes the same
-options as "autoscaler run" (--interval, --once and --dry-run have no effect here).
+it), each with its reason, and the start actions. Nothing is started, removed or changed. Our
+runners' states come from Docker and GitHub (from GitHub alone with --dry-run or without a Docker
+engine). Takes the same options as "autoscaler run" (--interval and --once have no effect here).
 
 Options:
   --json                    Print one JSON object: {"host", "jobs", "actions", ...}
@@ -24,9 +24,9 @@ ${RUN_OPTIONS_HELP}`,
   options: { ...RUN_OPTIONS, json: { type: "boolean" } },
   async run(values, deps) {
     const options = parseRunOptions(values, deps.env);
-    const { github, settings } = await prepare(options, deps);
+    const { github, settings, backend } = await prepare(options, deps, "observe");
     const observation = await observe(
-      { github, backend: new DryRunBackend(), now: () => new Date() },
+      { github, backend, now: () => new Date(), signal: deps.signal },
       settings,
     );
     deps.print(

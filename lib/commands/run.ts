@@ -1,6 +1,4 @@
 import { getLogger } from "@logtape/logtape";
-import { DryRunBackend } from "../backend.ts";
-import { UsageError } from "../errors.ts";
 import { runLoop } from "../loop.ts";
 import type { Command } from "./command.ts";
 import { parseRunOptions, RUN_OPTIONS, RUN_OPTIONS_HELP } from "./run_options.ts";
@@ -11,41 +9,42 @@ const log = getLogger(["autoscaler"]);
 /** `autoscaler run`: the daemon loop. */
 export const runCommand: Command = {
   name: "run",
-  summary: "The daemon: find queued jobs and start runners for them (--dry-run only, for now)",
-  help: `Usage: autoscaler run --dry-run [--once] [--interval SECONDS] [run options]
+  summary: "The daemon: start an ephemeral runner in Docker for each queued job this host can run",
+  help: `Usage: autoscaler run [--dry-run] [--once] [--interval SECONDS] [run options]
 
-Every --interval seconds (default: 60): lists the repositories, their queued jobs and our
-runners, plans, and starts runners for the jobs this host should take. Starting real runners in
-Docker is not built yet, so --dry-run is required: it logs what would be started. SIGINT or
-SIGTERM ends the loop between cycles.
+Every --interval seconds (default: 60): lists the repositories, their queued jobs, our runner
+containers and registrations; removes what is finished, idle too long or left over; and starts
+one ephemeral just-in-time runner in a hardened Docker container for each job this host should
+take. All state lives in Docker labels and GitHub, so after a restart (or a crash) the daemon
+adopts its containers. SIGINT or SIGTERM: no new runners are started, the current step ends,
+busy runners keep running their jobs, and the program exits 0.
 
 Options:
-  --dry-run                 Start nothing; log what would be started
-  --once                    Run one cycle and exit
+  --dry-run                 Start and remove nothing; log what would be started
+  --once                    Run one cycle and exit (exit 1 if it failed)
   --interval SECONDS        Time between cycles (default: 60; at least 5)
 
 ${RUN_OPTIONS_HELP}`,
   options: RUN_OPTIONS,
   async run(values, deps) {
     const options = parseRunOptions(values, deps.env);
-    if (!options.dryRun) {
-      throw new UsageError(
-        "Starting runners in Docker is not built yet; add --dry-run to see what run would start",
-      );
-    }
-    const { github, settings } = await prepare(options, deps);
+    const prepared = await prepare(options, deps, "run");
+    const { github, settings, backend } = prepared;
     log.info(
-      "Auto-scaler configured: {arch} host, labels {labels}, at most {maxRunners} runners, " +
-        "every {interval} s, dry run",
+      "Auto-scaler configured: {arch} host, labels {labels}, at most {maxRunners} runners " +
+        "({cpus} CPUs, {memory} MiB each), every {interval} s{mode}",
       {
         arch: settings.host.arch,
         labels: settings.host.labels.join(","),
         maxRunners: settings.maxRunners,
+        cpus: prepared.cpus,
+        memory: prepared.memoryMiB,
         interval: options.intervalSeconds,
+        mode: options.dryRun ? ", dry run" : `, image ${options.image}`,
       },
     );
     const failure = await runLoop(
-      { github, backend: new DryRunBackend(), now: () => new Date() },
+      { github, backend, now: () => new Date(), signal: deps.signal },
       settings,
       { intervalMs: options.intervalSeconds * 1000, once: options.once, signal: deps.signal },
     );

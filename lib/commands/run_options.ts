@@ -20,8 +20,19 @@ export const RUN_OPTIONS: ParseArgsOptionsConfig = {
   "app-id": { type: "string" },
   "app-private-key-file": { type: "string" },
   "installation-id": { type: "string" },
+  image: { type: "string" },
+  pull: { type: "string" },
+  network: { type: "string" },
+  "runner-cpus": { type: "string" },
+  "runner-memory": { type: "string" },
+  "idle-timeout": { type: "string" },
+  "name-prefix": { type: "string" },
+  "runner-group": { type: "string" },
   root: { type: "string" },
 };
+
+/** The runner image used unless `--image` says otherwise: GitHub's own, at a pinned version. */
+export const DEFAULT_IMAGE = "ghcr.io/actions/actions-runner:2.332.0";
 
 /** Help text for `RUN_OPTIONS`. */
 export const RUN_OPTIONS_HELP = `Which repositories:
@@ -36,6 +47,19 @@ Capacity and matching:
                             most one runner per GPU
   --labels a,b              Extra labels for this host's runners
   --no-arch-filter          Do not skip jobs whose workflow or job names the other architecture
+
+Runners:
+  --image IMAGE             Runner image (default: ${DEFAULT_IMAGE}); it must have
+                            /home/runner/run.sh, which reads ACTIONS_RUNNER_INPUT_JITCONFIG
+  --pull missing|always     Pull the image only when it is missing (default), or before starting
+  --network bridge|host|none
+                            The runners' network (default: bridge)
+  --runner-cpus N           CPUs per runner (default: the CPU count / --max-runners)
+  --runner-memory SIZE      Memory per runner, like 4g or 512m (default: 90% of memory /
+                            --max-runners)
+  --idle-timeout SECONDS    Remove a runner not busy after this long (default: 300)
+  --name-prefix NAME        Runner names are NAME-<host>-<id> (default: autoscaler)
+  --runner-group ID         Runner group to register in (default: 1, the Default group)
 
 GitHub:
   --api-url URL             REST API base (default: GITHUB_API_URL, else https://GH_HOST/api/v3
@@ -68,6 +92,15 @@ export interface RunOptions {
   apiUrl: string;
   app: AppOptions | null;
   root: string;
+  image: string;
+  pull: "missing" | "always";
+  network: "bridge" | "host" | "none";
+  /** Null means "derived from the host and --max-runners". */
+  runnerCpus: number | null;
+  runnerMemoryMiB: number | null;
+  idleTimeoutSeconds: number;
+  namePrefix: string;
+  runnerGroupId: number;
 }
 
 /** Checks the shared options; every mistake is a `UsageError` naming the option and value. */
@@ -123,7 +156,61 @@ export function parseRunOptions(
     apiUrl: apiBaseUrl(string("api-url"), env),
     app,
     root: string("root") ?? "/",
+    image: nonEmpty("--image", string("image") ?? DEFAULT_IMAGE),
+    pull: oneOf("--pull", string("pull") ?? "missing", ["missing", "always"] as const),
+    network: oneOf("--network", string("network") ?? "bridge", ["bridge", "host", "none"] as const),
+    runnerCpus: string("runner-cpus") === undefined ? null : cpus(string("runner-cpus")!),
+    runnerMemoryMiB: string("runner-memory") === undefined
+      ? null
+      : memory(string("runner-memory")!),
+    idleTimeoutSeconds: integer("--idle-timeout", string("idle-timeout") ?? "300", 1),
+    namePrefix: namePrefix(string("name-prefix") ?? "autoscaler"),
+    runnerGroupId: integer("--runner-group", string("runner-group") ?? "1", 1),
   };
+}
+
+function nonEmpty(option: string, value: string): string {
+  if (value.trim() === "" || /\s/.test(value)) throw new UsageError(`Invalid ${option} "${value}"`);
+  return value;
+}
+
+function oneOf<T extends string>(option: string, value: string, allowed: readonly T[]): T {
+  const found = allowed.find((a) => a === value);
+  if (!found) {
+    throw new UsageError(`Invalid ${option} "${value}": use ${allowed.join(", ")}`);
+  }
+  return found;
+}
+
+function cpus(value: string): number {
+  const n = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value) || !(n > 0)) {
+    throw new UsageError(`Invalid --runner-cpus "${value}": give a number of CPUs above 0`);
+  }
+  return n;
+}
+
+/** `4g`, `512m`, `1.5g`, or a bare number of MiB. */
+function memory(value: string): number {
+  const match = value.trim().toLowerCase().match(/^(\d+(?:\.\d+)?)\s*(m|mb|mib|g|gb|gib)?$/);
+  const mib = match?.[1] === undefined
+    ? Number.NaN
+    : Number(match[1]) * (match[2]?.startsWith("g") ? 1024 : 1);
+  if (!(mib >= 6)) {
+    throw new UsageError(
+      `Invalid --runner-memory "${value}": give a size like 4g or 512m (at least 6m)`,
+    );
+  }
+  return Math.floor(mib);
+}
+
+function namePrefix(value: string): string {
+  if (!/^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/i.test(value)) {
+    throw new UsageError(
+      `Invalid --name-prefix "${value}": use letters, digits and '-' (at most 32 characters)`,
+    );
+  }
+  return value.toLowerCase();
 }
 
 function integer(option: string, value: string, min: number): number {

@@ -1,34 +1,53 @@
+import { getLogger } from "@logtape/logtape";
+import { DryRunBackend, type RunnerBackend } from "../backend.ts";
+import type { CycleSettings } from "../cycle.ts";
+import { devicePaths, deviceSlots } from "../devices.ts";
+import { Docker } from "../docker.ts";
+import { DockerBackend } from "../docker_backend.ts";
+import { UsageError } from "../errors.ts";
 import { createGitHub, type GitHub, type GitHubAuth } from "../github/client.ts";
 import { findToken } from "../github/token.ts";
-import { UsageError } from "../errors.ts";
 import { hostProfile } from "../labels.ts";
-import type { CycleSettings } from "../cycle.ts";
+import type { CommandRunner } from "../system/command.ts";
 import { detectHost, type HostFacts } from "../system/host.ts";
 import type { Deps } from "./command.ts";
 import type { RunOptions } from "./run_options.ts";
 
+const log = getLogger(["autoscaler"]);
+
 /** Requests to GitHub in flight at once. */
 export const API_CONCURRENCY = 8;
 
-/** What `run` and `plan` work with once the options are checked. */
+/** Processes a runner container may hold. */
+const PIDS_LIMIT = 4096;
+
+/** What `run`, `plan` and `status` work with once the options are checked. */
 export interface Prepared {
   host: HostFacts;
   github: GitHub;
   settings: CycleSettings;
+  backend: RunnerBackend;
+  /** Per-runner resources, for the log. */
+  cpus: number;
+  memoryMiB: number;
 }
 
-/** The prefix of our runners' names on this host: `autoscaler-<host>-`. */
-export function runnerPrefix(hostname: string): string {
+/** The prefix of our runners' names on this host: `<prefix>-<host>-`. */
+export function runnerPrefix(hostname: string, prefix = "autoscaler"): string {
   const host = hostname.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^-+|-+$/g, "") ||
     "host";
-  return `autoscaler-${host.slice(0, 40)}-`;
+  return `${prefix}-${host.slice(0, 30)}-`;
 }
 
 /**
- * Detects the host, signs in to GitHub and fixes the cycle settings. Throws when the host cannot
- * provision (unsupported architecture) or no credentials are found.
+ * Detects the host, signs in to GitHub, fixes the cycle settings and picks the backend: Docker,
+ * or with `--dry-run` (or, for `plan`, without a Docker engine) one that starts nothing.
  */
-export async function prepare(options: RunOptions, deps: Deps): Promise<Prepared> {
+export async function prepare(
+  options: RunOptions,
+  deps: Deps,
+  use: "run" | "observe",
+): Promise<Prepared> {
   const host = await detectHost({
     root: options.root,
     run: deps.run,
@@ -39,6 +58,9 @@ export async function prepare(options: RunOptions, deps: Deps): Promise<Prepared
     throw new Error(
       `This host's architecture ${host.arch.machine} is not supported: runners need x64 or arm64`,
     );
+  }
+  if (use === "run" && !options.dryRun && !host.docker.available) {
+    throw new Error(`No Docker engine answers (${host.docker.reason}); runners need one`);
   }
   const auth: GitHubAuth = options.app
     ? {
@@ -52,16 +74,59 @@ export async function prepare(options: RunOptions, deps: Deps): Promise<Prepared
       }),
     }
     : { kind: "token", token: (await findToken(deps.env, deps.run)).token };
+  const github = createGitHub(options.apiUrl, auth);
+  const maxRunners = options.maxRunners ?? Math.max(1, host.cpu.count);
+  const slots = Math.max(1, maxRunners);
+  const cpus = options.runnerCpus ??
+    Math.max(0.5, Math.floor((Math.max(1, host.cpu.count) / slots) * 100) / 100);
+  const memoryMiB = options.runnerMemoryMiB ??
+    Math.max(512, Math.floor((host.memory.totalBytes ?? 4 * 1024 ** 3) * 0.9 / slots / 1024 ** 2));
+  const prefix = runnerPrefix(deps.hostname, options.namePrefix);
+  const dockerBackend = !options.dryRun && host.docker.available;
+  if (use === "observe" && !dockerBackend) {
+    log.info("No Docker engine: runner states come from GitHub alone");
+  }
+  const backend: RunnerBackend = dockerBackend
+    ? new DockerBackend(new Docker(deps.run), github, {
+      image: options.image,
+      pull: options.pull,
+      network: options.network,
+      user: "1001:1001",
+      cpus,
+      memoryMiB,
+      pidsLimit: PIDS_LIMIT,
+      runnerGroupId: options.runnerGroupId,
+      namePrefix: prefix,
+      slots: deviceSlots(host, await deviceGroups(deps.run, devicePaths(host))),
+      terminal: Deno.stderr.isTerminal(),
+    }, () => new Date())
+    : new DryRunBackend();
   return {
     host,
-    github: createGitHub(options.apiUrl, auth),
+    github,
+    backend,
+    cpus,
+    memoryMiB,
     settings: {
       selection: { ...options.selection, app: options.app !== null },
       host: profile,
-      maxRunners: options.maxRunners ?? Math.max(1, host.cpu.count),
+      maxRunners,
       archFilter: options.archFilter,
-      runnerPrefix: runnerPrefix(deps.hostname),
+      runnerPrefix: prefix,
       concurrency: API_CONCURRENCY,
+      idleTimeoutMs: options.idleTimeoutSeconds * 1000,
     },
   };
+}
+
+/** The group owning each device file on the host (`stat`, since Deno keeps /dev to -A). */
+async function deviceGroups(run: CommandRunner, paths: string[]): Promise<Record<string, number>> {
+  if (paths.length === 0) return {};
+  const outcome = await run("stat", ["-c", "%n %g", ...paths], { timeoutMs: 5000 });
+  if (outcome.kind !== "exited") return {};
+  return Object.fromEntries(
+    outcome.stdout.split("\n").map((line) => line.split(" "))
+      .filter((parts) => parts.length === 2 && /^\d+$/.test(parts[1]!))
+      .map(([path, gid]) => [path, Number(gid)]),
+  );
 }

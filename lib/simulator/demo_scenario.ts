@@ -18,7 +18,7 @@ export const DEMO_HOST: HostFacts = {
     }],
     reason: null,
   },
-  amd: { gpus: [], reason: "rocminfo not found on PATH" },
+  amd: { gpus: [], reason: "rocminfo not found on PATH", renderNodes: [] },
   intel: { gpus: [], npus: [] },
   docker: { available: true, serverVersion: "simulated", reason: null },
 };

@@ -10,6 +10,8 @@ export interface CommandOptions {
   timeoutMs?: number;
   /** Variables added to the inherited environment: the one way a secret reaches a child. */
   env?: Record<string, string>;
+  /** Let the tool write to this process's stdout and stderr (a progress bar on a terminal). */
+  passthrough?: boolean;
 }
 
 /** Runs an external tool to completion; never throws for the tool's own failures. */
@@ -37,8 +39,8 @@ export const runCommand: CommandRunner = async (command, args, options = {}) => 
       args: [...args],
       env: options.env,
       stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
+      stdout: options.passthrough ? "inherit" : "piped",
+      stderr: options.passthrough ? "inherit" : "piped",
     }).spawn();
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return { kind: "not-found" };
@@ -47,10 +49,12 @@ export const runCommand: CommandRunner = async (command, args, options = {}) => 
       message: error instanceof Error ? error.message : String(error),
     };
   }
+  // Reading an inherited stream throws, so only piped ones are read.
+  const piped = !options.passthrough;
   const finished = Promise.all([
     child.status,
-    new Response(child.stdout).text(),
-    new Response(child.stderr).text(),
+    piped ? new Response(child.stdout).text() : "",
+    piped ? new Response(child.stderr).text() : "",
   ]);
   let timer: ReturnType<typeof setTimeout> | undefined;
   const expired = new Promise<"timeout">((resolve) => {

@@ -3,7 +3,7 @@ import { type CommandRunner, DEFAULT_TIMEOUT_MS } from "./command.ts";
 import { parseCpuInfo } from "./cpuinfo.ts";
 import { detectDocker, type DockerReport } from "./docker_engine.ts";
 import { hostFiles } from "./files.ts";
-import { detectIntel, type IntelReport } from "./intel.ts";
+import { amdRenderNodes, detectIntel, type IntelReport } from "./intel.ts";
 import { parseMemInfo } from "./meminfo.ts";
 import { detectNvidia, type NvidiaReport } from "./nvidia_smi.ts";
 import { type AmdReport, detectAmd } from "./rocminfo.ts";
@@ -14,7 +14,8 @@ export interface HostFacts {
   cpu: { count: number; model: string | null; board: string | null };
   memory: { totalBytes: number | null; availableBytes: number | null };
   nvidia: NvidiaReport;
-  amd: AmdReport;
+  /** With the DRM render nodes of the AMD GPUs (from sysfs), one of which a ROCm runner gets. */
+  amd: AmdReport & { renderNodes: string[] };
   intel: IntelReport;
   docker: DockerReport;
 }
@@ -34,13 +35,14 @@ export interface DetectDeps {
 export async function detectHost(deps: DetectDeps): Promise<HostFacts> {
   const timeoutMs = deps.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const files = hostFiles(deps.root, deps.run);
-  const [cpuinfo, meminfo, nvidia, amd, intel, docker] = await Promise.all([
+  const [cpuinfo, meminfo, nvidia, amd, intel, docker, amdNodes] = await Promise.all([
     files.readText("proc/cpuinfo"),
     files.readText("proc/meminfo"),
     detectNvidia(deps.run, timeoutMs),
     detectAmd(deps.run, timeoutMs),
     detectIntel(files),
     detectDocker(deps.run, timeoutMs),
+    amdRenderNodes(files),
   ]);
   const cpu = parseCpuInfo(cpuinfo ?? "");
   return {
@@ -48,7 +50,7 @@ export async function detectHost(deps: DetectDeps): Promise<HostFacts> {
     cpu: { count: cpu.count, model: cpu.model, board: cpu.board },
     memory: parseMemInfo(meminfo ?? ""),
     nvidia,
-    amd,
+    amd: { ...amd, renderNodes: amd.gpus.length > 0 ? amdNodes : [] },
     intel,
     docker,
   };

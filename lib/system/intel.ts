@@ -3,6 +3,9 @@ import type { HostFiles } from "./files.ts";
 /** PCI vendor id of Intel. */
 const INTEL = "0x8086";
 
+/** PCI vendor id of AMD (ATI). */
+const AMD = "0x1002";
+
 /** An Intel device node usable by OpenVINO: a GPU render node or an NPU. */
 export interface IntelDevice {
   /** The device node name: `renderD128` (under /dev/dri) or `accel0` (under /dev/accel). */
@@ -24,12 +27,7 @@ export interface IntelReport {
  * nodes, minus those sysfs says belong to another vendor).
  */
 export async function detectIntel(files: HostFiles): Promise<IntelReport> {
-  const gpus: IntelDevice[] = [];
-  for (const node of await files.list("sys/class/drm")) {
-    if (!/^renderD\d+$/.test(node)) continue;
-    const pci = await pciOf(files, `sys/class/drm/${node}/device`);
-    if (pci.vendor === INTEL) gpus.push({ node, deviceId: pci.device, driver: pci.driver });
-  }
+  const gpus = await renderNodes(files, INTEL);
   const npus: IntelDevice[] = [];
   for (const node of await files.list("dev/accel")) {
     if (!/^accel\d+$/.test(node)) continue;
@@ -39,6 +37,22 @@ export async function detectIntel(files: HostFiles): Promise<IntelReport> {
     }
   }
   return { gpus, npus };
+}
+
+/** The DRM render nodes of AMD GPUs (`renderD129`), which a ROCm runner is given one of. */
+export async function amdRenderNodes(files: HostFiles): Promise<string[]> {
+  return (await renderNodes(files, AMD)).map((device) => device.node);
+}
+
+/** DRM render nodes whose PCI vendor is `vendor`, in natural order. */
+async function renderNodes(files: HostFiles, vendor: string): Promise<IntelDevice[]> {
+  const nodes: IntelDevice[] = [];
+  for (const node of await files.list("sys/class/drm")) {
+    if (!/^renderD\d+$/.test(node)) continue;
+    const pci = await pciOf(files, `sys/class/drm/${node}/device`);
+    if (pci.vendor === vendor) nodes.push({ node, deviceId: pci.device, driver: pci.driver });
+  }
+  return nodes;
 }
 
 /** Vendor, device and driver of a PCI device directory, from `vendor`/`device` or `uevent`. */

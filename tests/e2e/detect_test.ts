@@ -63,7 +63,11 @@ Deno.test("detect --json on an H100 host whose rocminfo hangs and docker fails",
     }],
     reason: null,
   });
-  assert.deepEqual(host.amd, { gpus: [], reason: "rocminfo did not answer within 1 s" });
+  assert.deepEqual(host.amd, {
+    gpus: [],
+    reason: "rocminfo did not answer within 1 s",
+    renderNodes: [],
+  });
   assert.deepEqual(host.docker, {
     available: false,
     serverVersion: null,
@@ -117,6 +121,7 @@ Deno.test("detect: rocminfo without the ROCk driver means no AMD GPU, with its w
   assert.deepEqual(JSON.parse(stdout).amd, {
     gpus: [],
     reason: "rocminfo exited with code 1: ROCk module is NOT loaded, possibly no GPU devices",
+    renderNodes: [],
   });
 });
 

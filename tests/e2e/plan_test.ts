@@ -19,7 +19,17 @@ Deno.test("plan --json over two orgs and a user: every job decided, 150-job matr
   await withSimulator(async (sim) => {
     busyWorld(sim.world, runnerPrefix(Deno.hostname()));
     const { code, stdout, stderr } = await asX64Host(
-      ["plan", "--json", "--api-url", sim.url, "--max-runners", "10", "--labels", "big-ram"],
+      [
+        "plan",
+        "--json",
+        "--dry-run",
+        "--api-url",
+        sim.url,
+        "--max-runners",
+        "10",
+        "--labels",
+        "big-ram",
+      ],
       { GH_TOKEN: TOKEN },
     );
     assert.equal(code, 0, stderr);
@@ -195,12 +205,17 @@ const USAGE: [string[], RegExp][] = [
   [["plan", "--max-runners=-1"], /Invalid --max-runners "-1"/],
   [
     ["plan", "--max-runners", "-1"],
-    /Option "--max-runners" needs a value; for one starting with "-"/,
+    /Option "--max-runners" needs a value; write --max-runners=VALUE for one starting with "-"\. Run/,
   ],
   [["plan", "--since-days", "x"], /Invalid --since-days "x"/],
   [["plan", "--api-url", "http://example.com"], /plain http only to localhost/],
   [["plan", "--app-id", "1"], /A GitHub App needs all of --app-id/],
-  [["run", "--once"], /Starting runners in Docker is not built yet; add --dry-run/],
+  [["run", "--pull", "sometimes"], /Invalid --pull "sometimes": use missing, always/],
+  [["run", "--network", "wifi"], /Invalid --network "wifi": use bridge, host, none/],
+  [["run", "--runner-memory", "lots"], /Invalid --runner-memory "lots": give a size like 4g/],
+  [["run", "--runner-cpus", "0"], /Invalid --runner-cpus "0"/],
+  [["run", "--name-prefix=-x"], /Invalid --name-prefix "-x"/],
+  [["run", "--idle-timeout", "0"], /Invalid --idle-timeout "0"/],
   [
     ["run", "--dry-run", "--interval", "1"],
     /Invalid --interval "1": give a whole number of at least 5/,

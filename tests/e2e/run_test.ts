@@ -26,11 +26,11 @@ Deno.test("run --once --dry-run tells the cycle's story and starts nothing", asy
     assert.equal(stdout, "");
     const lines = stderr.trim().split("\n").map((line) => line.replace(/^\[[\d :-]+\] /, ""));
     assert.deepEqual(lines, [
-      "INFO: Auto-scaler configured: x64 host, labels self-hosted,linux,x64,docker,cpu-only, at most 4 runners, every 60 s, dry run",
+      "INFO: Auto-scaler configured: x64 host, labels self-hosted,linux,x64,docker,cpu-only, at most 4 runners (0.5 CPUs, 3574 MiB each), every 60 s, dry run",
       "INFO: Found 2 repos with 4 queued jobs",
       "INFO: Filtered 2 incompatible jobs for x64",
       "INFO: Dry run: would start 2 cpu runner(s) for acme/api with labels self-hosted,linux,x64,docker,cpu-only",
-      "INFO: Runners of ours: 0 before this cycle (0 starting, 0 idle, 0 busy); 2 to start, 0 jobs waiting",
+      "INFO: Runners of ours: 0 (0 starting, 0 idle, 0 busy) after removing 0 and before starting 0; 0 jobs waiting",
       "INFO: Stopped",
     ]);
     assert.ok(sim.log.every((r) => r.method === "GET"), "a dry run changes nothing on GitHub");

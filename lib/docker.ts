@@ -1,0 +1,164 @@
+import { getLogger } from "@logtape/logtape";
+import { type CommandRunner, toolResult } from "./system/command.ts";
+
+const log = getLogger(["autoscaler", "docker"]);
+
+/** The prefix of our container labels; every managed container carries `<prefix>.managed-by`. */
+export const LABEL = "io.github-autoscaler";
+
+/** The value of `<LABEL>.managed-by` on our containers. */
+export const MANAGED_BY = "github-autoscaler";
+
+/** The environment variable the runner reads its just-in-time configuration from. */
+export const JIT_ENV = "ACTIONS_RUNNER_INPUT_JITCONFIG";
+
+/** Everything `docker run` needs for one runner. */
+export interface ContainerSpec {
+  name: string;
+  image: string;
+  /** Without the `<LABEL>.` prefix. */
+  labels: Record<string, string>;
+  /** Secret variables: named on the command line, their values only in the CLI's environment. */
+  secretEnv: Record<string, string>;
+  user: string;
+  cpus: number;
+  memoryMiB: number;
+  pidsLimit: number;
+  network: "bridge" | "host" | "none";
+  /** Device arguments (`--gpus ...`, `--device ...`, `--group-add ...`). */
+  deviceArgs: string[];
+  command: string[];
+}
+
+/** The `docker run` arguments for a hardened runner container. No secret value appears here. */
+export function runArgs(spec: ContainerSpec): string[] {
+  return [
+    "run",
+    "--detach",
+    "--name",
+    spec.name,
+    "--user",
+    spec.user,
+    "--cap-drop",
+    "ALL",
+    "--security-opt",
+    "no-new-privileges",
+    "--pids-limit",
+    String(spec.pidsLimit),
+    "--memory",
+    `${spec.memoryMiB}m`,
+    "--cpus",
+    String(spec.cpus),
+    "--init",
+    "--network",
+    spec.network,
+    "--label",
+    `${LABEL}.managed-by=${MANAGED_BY}`,
+    ...Object.entries(spec.labels).flatMap((
+      [key, value],
+    ) => ["--label", `${LABEL}.${key}=${value}`]),
+    ...Object.keys(spec.secretEnv).flatMap((name) => ["--env", name]),
+    ...spec.deviceArgs,
+    spec.image,
+    ...spec.command,
+  ];
+}
+
+/** A container of ours, as `docker inspect` describes it. */
+export interface ManagedContainer {
+  id: string;
+  /** `running`, `exited`, `created`, `dead`... */
+  state: string;
+  exitCode: number;
+  /** Our labels, without the `<LABEL>.` prefix. */
+  labels: Record<string, string>;
+  /** When we created it (our `created` label, else Docker's own time). */
+  createdAt: string;
+}
+
+/** A docker command failed; the message names the action, the exit code and docker's words. */
+export class DockerError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "DockerError";
+  }
+}
+
+/** The docker CLI, for the containers this program manages. */
+export class Docker {
+  constructor(private run: CommandRunner) {}
+
+  async #docker(action: string, args: string[], timeoutMs = 60_000, env?: Record<string, string>) {
+    const result = toolResult("docker", await this.run("docker", args, { timeoutMs, env }));
+    if (!result.ok) throw new DockerError(`Cannot ${action}: ${result.reason}`);
+    return result.stdout;
+  }
+
+  /** Every container with our `managed-by` label, running or not. */
+  async list(): Promise<ManagedContainer[]> {
+    const ids = (await this.#docker("list containers", [
+      "ps",
+      "--all",
+      "--quiet",
+      "--no-trunc",
+      "--filter",
+      `label=${LABEL}.managed-by=${MANAGED_BY}`,
+    ])).split("\n").filter((id) => id !== "");
+    if (ids.length === 0) return [];
+    let inspected: unknown;
+    try {
+      inspected = JSON.parse(await this.#docker("inspect containers", ["inspect", ...ids]));
+    } catch (error) {
+      // A container removed between ps and inspect: list again next cycle.
+      log.debug("docker inspect failed: {error}", { error });
+      return [];
+    }
+    return (Array.isArray(inspected) ? inspected : []).flatMap((c) => {
+      const all: Record<string, string> = c?.Config?.Labels ?? {};
+      if (all[`${LABEL}.managed-by`] !== MANAGED_BY) return [];
+      const labels = Object.fromEntries(
+        Object.entries(all).filter(([key]) => key.startsWith(`${LABEL}.`))
+          .map(([key, value]) => [key.slice(LABEL.length + 1), value]),
+      );
+      return [{
+        id: String(c.Id),
+        state: String(c.State?.Status ?? "unknown"),
+        exitCode: Number(c.State?.ExitCode ?? 0),
+        labels,
+        createdAt: labels.created ?? String(c.Created),
+      }];
+    });
+  }
+
+  /** Starts a container; returns its id. Secret values travel only in the CLI's environment. */
+  async start(spec: ContainerSpec): Promise<string> {
+    const out = await this.#docker(
+      `start runner "${spec.name}"`,
+      runArgs(spec),
+      120_000,
+      spec.secretEnv,
+    );
+    return out.trim();
+  }
+
+  /** Stops and removes a container (`docker rm --force`). */
+  async remove(id: string): Promise<void> {
+    await this.#docker(`remove container ${id.slice(0, 12)}`, ["rm", "--force", id]);
+  }
+
+  /** Whether the image is present locally. */
+  async hasImage(image: string): Promise<boolean> {
+    const outcome = await this.run("docker", ["image", "inspect", image], { timeoutMs: 30_000 });
+    return outcome.kind === "exited" && outcome.code === 0;
+  }
+
+  /** Pulls an image, with docker's progress on a terminal. */
+  async pull(image: string, terminal: boolean): Promise<void> {
+    const outcome = await this.run("docker", ["pull", image], {
+      timeoutMs: 30 * 60_000,
+      passthrough: terminal,
+    });
+    const result = toolResult("docker", outcome);
+    if (!result.ok) throw new DockerError(`Cannot pull image "${image}": ${result.reason}`);
+  }
+}

@@ -1,0 +1,136 @@
+import { getLogger } from "@logtape/logtape";
+import type { RunnerBackend } from "./backend.ts";
+import type { DeviceSlots } from "./devices.ts";
+import { Docker, JIT_ENV, type ManagedContainer } from "./docker.ts";
+import type { GitHub } from "./github/client.ts";
+import { describeError } from "./github/errors.ts";
+import { deleteRunner, registerJitRunner } from "./github/runners.ts";
+import type { StartAction } from "./plan.ts";
+
+const log = getLogger(["autoscaler", "runners"]);
+
+/** How runner containers are made. */
+export interface DockerRunnerSettings {
+  image: string;
+  /** `missing`: pull only when the image is not present (air-gapped hosts work); `always`. */
+  pull: "missing" | "always";
+  network: "bridge" | "host" | "none";
+  user: string;
+  cpus: number;
+  memoryMiB: number;
+  pidsLimit: number;
+  runnerGroupId: number;
+  /** Our runners' names start with this (`autoscaler-<host>-`). */
+  namePrefix: string;
+  slots: DeviceSlots;
+  /** Whether stderr is a terminal (pull progress is shown there). */
+  terminal: boolean;
+}
+
+/**
+ * Starts each runner as an ephemeral just-in-time registration in a hardened container. The
+ * registration is made first and deleted again if the container does not start, so a failed
+ * start never leaks one; an image that is missing and cannot be pulled stops before registering.
+ */
+export class DockerBackend implements RunnerBackend {
+  #inUse = new Set<string>();
+  #imageReady = false;
+
+  constructor(
+    private docker: Docker,
+    private github: GitHub,
+    private settings: DockerRunnerSettings,
+    private now: () => Date,
+  ) {}
+
+  async containers(): Promise<ManagedContainer[]> {
+    const containers = await this.docker.list();
+    this.#inUse = new Set(
+      containers.filter((c) => c.state === "running" && c.labels.device)
+        .map((c) => c.labels.device as string),
+    );
+    return containers;
+  }
+
+  remove(containerId: string): Promise<void> {
+    return this.docker.remove(containerId);
+  }
+
+  async start(action: StartAction, signal: AbortSignal): Promise<string[]> {
+    await this.#ensureImage();
+    const started: string[] = [];
+    for (let i = 0; i < action.count && !signal.aborted; i++) {
+      const name = await this.#startOne(action, action.jobIds[i]);
+      if (name === null) break;
+      started.push(name);
+    }
+    return started;
+  }
+
+  async #ensureImage(): Promise<void> {
+    const { image, pull, terminal } = this.settings;
+    if (this.#imageReady) return;
+    if (pull === "always" || !(await this.docker.hasImage(image))) {
+      log.info("Pulling image {image}", { image });
+      await this.docker.pull(image, terminal);
+    }
+    this.#imageReady = true;
+  }
+
+  async #startOne(action: StartAction, forJob: number | undefined): Promise<string | null> {
+    const kind = action.runnerKind;
+    const slot = kind === "cpu"
+      ? null
+      : this.settings.slots[kind]?.find((s) => !this.#inUse.has(s.id));
+    if (kind !== "cpu" && !slot) {
+      log.warn("No free {kind} device for another runner for {repo}", { kind, repo: action.repo });
+      return null;
+    }
+    const name = `${this.settings.namePrefix}${crypto.randomUUID().slice(0, 8)}`;
+    const registration = await registerJitRunner(this.github, action.repo, {
+      name,
+      labels: action.labels,
+      runnerGroupId: this.settings.runnerGroupId,
+    });
+    let containerId: string;
+    try {
+      containerId = await this.docker.start({
+        name,
+        image: this.settings.image,
+        labels: {
+          "runner-name": name,
+          "runner-id": String(registration.id),
+          scope: "repo",
+          repo: action.repo,
+          kind,
+          labels: action.labels.join(","),
+          created: this.now().toISOString(),
+          ...(slot ? { device: slot.id } : {}),
+          ...(forJob === undefined ? {} : { "for-job": String(forJob) }),
+        },
+        secretEnv: { [JIT_ENV]: registration.jitConfig },
+        user: this.settings.user,
+        cpus: this.settings.cpus,
+        memoryMiB: this.settings.memoryMiB,
+        pidsLimit: this.settings.pidsLimit,
+        network: this.settings.network,
+        deviceArgs: slot?.args ?? [],
+        command: ["/home/runner/run.sh"],
+      });
+    } catch (error) {
+      const outcome = await deleteRunner(this.github, action.repo, registration.id).catch((e) =>
+        `not deleted (${describeError(e)})`
+      );
+      log.error("Runner {name} did not start; its registration was {outcome}", { name, outcome });
+      throw error;
+    }
+    if (slot) this.#inUse.add(slot.id);
+    log.info("Started {kind} runner {name} for {repo} in container {container}", {
+      kind,
+      name,
+      repo: action.repo,
+      container: containerId.slice(0, 12),
+    });
+    return name;
+  }
+}

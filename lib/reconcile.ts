@@ -1,0 +1,111 @@
+import type { ManagedContainer } from "./docker.ts";
+import type { ManagedRunner, Registration, RunnerState } from "./model.ts";
+
+/** A clean-up step: remove a container of ours, or delete a runner registration of ours. */
+export type CleanUp =
+  | { kind: "remove-container"; containerId: string; runner: string; reason: string }
+  | { kind: "delete-runner"; repo: string; runnerId: number; runner: string; reason: string };
+
+/** What reconciling Docker with GitHub found. */
+export interface Reconciled {
+  /** Our runners that stay, with their state, for the planner. */
+  runners: ManagedRunner[];
+  cleanUps: CleanUp[];
+}
+
+/** What is known about our runners this cycle. */
+export interface ReconcileInput {
+  containers: readonly ManagedContainer[];
+  registrations: readonly Registration[];
+  /** Repositories whose runner list was read this cycle; others' containers are left as they are. */
+  readRepos: ReadonlySet<string>;
+  now: Date;
+  /** A runner that is not busy after this long (idle, or never online) is removed. */
+  idleTimeoutMs: number;
+}
+
+/**
+ * Joins our containers (Docker labels) with our registrations (GitHub), with no I/O:
+ * - a container that is not running is removed (and its registration, if any, deleted);
+ * - a runner that is idle, or has not come online, for longer than the idle timeout is removed
+ *   with its registration (its job was taken elsewhere or cancelled);
+ * - a running container whose registration GitHub no longer lists is left to exit by itself,
+ *   and removed if it is still there after the idle timeout;
+ * - a registration with no container is deleted (a crash between registering and starting, or
+ *   a container removed by hand); a busy one's delete is refused by GitHub and retried later.
+ */
+export function reconcile(input: ReconcileInput): Reconciled {
+  const runners: ManagedRunner[] = [];
+  const cleanUps: CleanUp[] = [];
+  const withContainer = new Set<string>();
+  const minutes = `${Math.round(input.idleTimeoutMs / 1000)} s`;
+  for (const container of input.containers) {
+    const name = container.labels["runner-name"] ?? "";
+    const repo = container.labels.repo ?? "";
+    withContainer.add(`${repo}\n${name}`);
+    const registration = input.registrations.find((r) => r.repo === repo && r.name === name);
+    const remove = (reason: string) => {
+      cleanUps.push({ kind: "remove-container", containerId: container.id, runner: name, reason });
+      if (registration) {
+        cleanUps.push({
+          kind: "delete-runner",
+          repo,
+          runnerId: registration.id,
+          runner: name,
+          reason,
+        });
+      }
+    };
+    if (container.state !== "running") {
+      remove(
+        container.state === "exited"
+          ? `its container exited with code ${container.exitCode}`
+          : `its container is ${container.state}`,
+      );
+      continue;
+    }
+    const age = input.now.getTime() - Date.parse(container.createdAt);
+    const stale = !(age <= input.idleTimeoutMs);
+    const labels = registration?.labels ??
+      (container.labels.labels ?? "").split(",").filter((label) => label !== "");
+    let state: RunnerState = "busy";
+    if (input.readRepos.has(repo)) {
+      if (!registration) {
+        if (stale) {
+          remove(`GitHub no longer lists it and it is still running after ${minutes}`);
+          continue;
+        }
+      } else if (!registration.busy) {
+        if (stale) {
+          remove(
+            registration.online ? `idle for more than ${minutes}` : `not online after ${minutes}`,
+          );
+          continue;
+        }
+        state = registration.online ? "idle" : "starting";
+      }
+    }
+    runners.push({ name, repo, labels, state });
+  }
+  for (const registration of input.registrations) {
+    if (withContainer.has(`${registration.repo}\n${registration.name}`)) continue;
+    cleanUps.push({
+      kind: "delete-runner",
+      repo: registration.repo,
+      runnerId: registration.id,
+      runner: registration.name,
+      reason: "its container is gone",
+    });
+  }
+  return { runners, cleanUps };
+}
+
+/** Runner states from GitHub alone, where no containers are known (dry run, demo). */
+export function statesFromRegistrations(registrations: readonly Registration[]): ManagedRunner[] {
+  return registrations.map((r) => ({
+    name: r.name,
+    repo: r.repo,
+    labels: r.labels,
+    state: !r.online ? "starting" : r.busy ? "busy" : "idle",
+  }));
+}

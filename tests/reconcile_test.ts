@@ -1,0 +1,138 @@
+import assert from "node:assert/strict";
+import type { ManagedContainer } from "../lib/docker.ts";
+import type { Registration } from "../lib/model.ts";
+import { reconcile, type ReconcileInput } from "../lib/reconcile.ts";
+
+const NOW = new Date("2026-11-28T12:00:00Z");
+const LABELS = ["self-hosted", "linux", "x64"];
+
+function container(name: string, extra: Partial<ManagedContainer> & { ageS?: number } = {}) {
+  const { ageS = 10, ...rest } = extra;
+  return {
+    id: `id-${name}`,
+    state: "running",
+    exitCode: 0,
+    labels: { "runner-name": name, repo: "o/r", labels: LABELS.join(",") },
+    createdAt: new Date(NOW.getTime() - ageS * 1000).toISOString(),
+    ...rest,
+  };
+}
+
+function registration(name: string, extra: Partial<Registration> = {}): Registration {
+  return {
+    id: name.length * 100,
+    name,
+    repo: "o/r",
+    labels: LABELS,
+    online: true,
+    busy: false,
+    ...extra,
+  };
+}
+
+function run(input: Partial<ReconcileInput>) {
+  return reconcile({
+    containers: [],
+    registrations: [],
+    readRepos: new Set(["o/r"]),
+    now: NOW,
+    idleTimeoutMs: 300_000,
+    ...input,
+  });
+}
+
+Deno.test("reconcile: running containers take their state from the registration", () => {
+  const result = run({
+    containers: [container("a"), container("bb"), container("ccc")],
+    registrations: [
+      registration("a", { online: false }),
+      registration("bb"),
+      registration("ccc", { busy: true }),
+    ],
+  });
+  assert.deepEqual(result.runners.map((r) => [r.name, r.state]), [
+    ["a", "starting"],
+    ["bb", "idle"],
+    ["ccc", "busy"],
+  ]);
+  assert.deepEqual(result.cleanUps, []);
+});
+
+Deno.test("reconcile: an exited container goes, with its registration if GitHub still has it", () => {
+  const result = run({
+    containers: [
+      container("a", { state: "exited", exitCode: 3 }),
+      container("bb", { state: "created" }),
+    ],
+    registrations: [registration("a")],
+  });
+  assert.deepEqual(result.runners, []);
+  assert.deepEqual(result.cleanUps, [
+    {
+      kind: "remove-container",
+      containerId: "id-a",
+      runner: "a",
+      reason: "its container exited with code 3",
+    },
+    {
+      kind: "delete-runner",
+      repo: "o/r",
+      runnerId: 100,
+      runner: "a",
+      reason: "its container exited with code 3",
+    },
+    {
+      kind: "remove-container",
+      containerId: "id-bb",
+      runner: "bb",
+      reason: "its container is created",
+    },
+  ]);
+});
+
+Deno.test("reconcile: idle or never-online past the timeout is removed; busy never is", () => {
+  const result = run({
+    containers: [
+      container("a", { ageS: 301 }),
+      container("bb", { ageS: 301 }),
+      container("ccc", { ageS: 9999 }),
+    ],
+    registrations: [
+      registration("a"),
+      registration("bb", { online: false }),
+      registration("ccc", { busy: true }),
+    ],
+  });
+  assert.deepEqual(result.runners.map((r) => [r.name, r.state]), [["ccc", "busy"]]);
+  assert.deepEqual(result.cleanUps.map((c) => [c.kind, c.runner, c.reason]), [
+    ["remove-container", "a", "idle for more than 300 s"],
+    ["delete-runner", "a", "idle for more than 300 s"],
+    ["remove-container", "bb", "not online after 300 s"],
+    ["delete-runner", "bb", "not online after 300 s"],
+  ]);
+});
+
+Deno.test("reconcile: a registration without a container is deleted; a container without one waits", () => {
+  const result = run({
+    containers: [container("a", { ageS: 5 }), container("bb", { ageS: 400 })],
+    registrations: [
+      registration("orphan", { online: false }),
+      registration("busy-orphan", { busy: true }),
+    ],
+  });
+  assert.deepEqual(result.runners.map((r) => [r.name, r.state]), [["a", "busy"]]);
+  assert.deepEqual(result.cleanUps.map((c) => [c.kind, c.runner]), [
+    ["remove-container", "bb"],
+    ["delete-runner", "orphan"],
+    ["delete-runner", "busy-orphan"],
+  ]);
+});
+
+Deno.test("reconcile: containers of repositories whose runners were not read are left alone", () => {
+  const result = run({
+    containers: [container("a", { ageS: 9999 })],
+    readRepos: new Set(),
+  });
+  assert.deepEqual(result.runners, [{ name: "a", repo: "o/r", labels: LABELS, state: "busy" }]);
+  assert.deepEqual(result.cleanUps, []);
+});
