@@ -5,6 +5,7 @@ import { demoCommand } from "./lib/commands/demo.ts";
 import { detectCommand } from "./lib/commands/detect.ts";
 import { planCommand } from "./lib/commands/plan.ts";
 import { runCommand as runDaemon } from "./lib/commands/run.ts";
+import { statusCommand } from "./lib/commands/status.ts";
 import { UsageError } from "./lib/errors.ts";
 import { describeError } from "./lib/github/errors.ts";
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, redactSecrets, setupLogging } from "./lib/log.ts";
@@ -12,7 +13,13 @@ import { runCommand } from "./lib/system/command.ts";
 import { VERSION } from "./lib/version.ts";
 
 /** Every subcommand, in the order `--help` lists them. */
-const COMMANDS: readonly Command[] = [demoCommand, detectCommand, planCommand, runDaemon];
+const COMMANDS: readonly Command[] = [
+  demoCommand,
+  detectCommand,
+  planCommand,
+  runDaemon,
+  statusCommand,
+];
 
 const COMMON_OPTIONS: ParseArgsOptionsConfig = {
   help: { type: "boolean", short: "h" },

@@ -153,10 +153,10 @@ export async function runCycle(
   }
   const states = (state: string) => observation.runners.filter((r) => r.state === state).length;
   log.info(
-    "Runners of ours: {total} ({starting} starting, {idle} idle, {busy} busy) after removing " +
-      "{removed} and before starting {started}; {waiting} jobs waiting",
+    "Runners of ours: {total} ({starting} starting, {idle} idle, {busy} busy); {started} " +
+      "started and {removed} removed this cycle; {waiting} jobs waiting",
     {
-      total: observation.runners.length,
+      total: observation.runners.length + started.length,
       starting: states("starting"),
       idle: states("idle"),
       busy: states("busy"),

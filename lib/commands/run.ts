@@ -22,7 +22,7 @@ busy runners keep running their jobs, and the program exits 0.
 Options:
   --dry-run                 Start and remove nothing; log what would be started
   --once                    Run one cycle and exit (exit 1 if it failed)
-  --interval SECONDS        Time between cycles (default: 60; at least 5)
+  --interval SECONDS        Time between cycles (default: 60)
 
 ${RUN_OPTIONS_HELP}`,
   options: RUN_OPTIONS,

@@ -147,7 +147,7 @@ export function parseRunOptions(
       repos,
       sinceDays: integer("--since-days", string("since-days") ?? "1", 0),
     },
-    intervalSeconds: integer("--interval", string("interval") ?? "60", 5),
+    intervalSeconds: integer("--interval", string("interval") ?? "60", 1),
     maxRunners: maxRunners === undefined ? null : integer("--max-runners", maxRunners, 0),
     labels: parseLabelList(string("labels") ?? ""),
     archFilter: values["no-arch-filter"] !== true,

@@ -56,6 +56,10 @@ export class GitHubSimulator {
   readonly world: SimWorld;
   readonly log: RequestRecord[] = [];
   readonly faults: Fault[] = [];
+  /** Every JIT configuration handed out, in order (tests look for them where they must not be). */
+  readonly jitConfigs: string[] = [];
+  /** While true, runners that ask for work get none (a job cancelled as its runner starts). */
+  holdRunners = false;
   readonly #tokens: Map<string, number | null>;
   readonly #runnerSecrets = new Map<number, string>();
   readonly #options: SimulatorOptions;
@@ -242,7 +246,7 @@ export class GitHubSimulator {
         /^\/_simulator\/runners\/(\d+)\/(connect|acquire|complete)$/,
       );
       if (runner?.[1] && runner[2]) {
-        return record(this.#runnerProtocol(request, Number(runner[1]), runner[2]), false);
+        return record(await this.#runnerProtocol(request, Number(runner[1]), runner[2]), false);
       }
     }
     const auth = this.#authenticate(request);
@@ -377,8 +381,9 @@ export class GitHubSimulator {
     const runner = this.world.addRunner(scope, { name: body.name, labels: labels as string[] });
     const secret = crypto.randomUUID();
     this.#runnerSecrets.set(runner.id, secret);
-    const config = `url=${this.url}\nrunner_id=${runner.id}\nsecret=${secret}\n`;
-    return json(201, { runner: runnerJson(runner), encoded_jit_config: btoa(config) });
+    const config = btoa(`url=${this.url}\nrunner_id=${runner.id}\nsecret=${secret}\n`);
+    this.jitConfigs.push(config);
+    return json(201, { runner: runnerJson(runner), encoded_jit_config: config });
   }
 
   #deleteRunner(scope: string, id: string): Response {
@@ -397,12 +402,13 @@ export class GitHubSimulator {
   }
 
   /**
-   * What the stand-in runner in the test image speaks (not GitHub's REST API): come online, ask
-   * for a job (`job <id> <seconds>` or `none`), report it done. A deleted runner gets 404.
+   * What the stand-in runner in the test image speaks (not GitHub's REST API), with its secret
+   * as the body: come online, ask for a job (`job <id> <seconds>`, or `none` while there is no
+   * job or `holdRunners` is set), report it done. A deleted runner gets 404.
    */
-  #runnerProtocol(request: Request, id: number, step: string): Response {
+  async #runnerProtocol(request: Request, id: number, step: string): Promise<Response> {
     const runner = this.world.runners.find((r) => r.id === id);
-    const secret = request.headers.get("authorization")?.match(/^runner (\S+)$/)?.[1];
+    const secret = (await request.text()).trim();
     if (!runner || !secret || this.#runnerSecrets.get(id) !== secret) {
       return new Response("no such runner\n", { status: 404 });
     }
@@ -411,7 +417,7 @@ export class GitHubSimulator {
       return new Response("ok\n");
     }
     if (step === "acquire") {
-      const [job] = runner.busy ? [] : this.world.dispatch(runner);
+      const [job] = runner.busy || this.holdRunners ? [] : this.world.dispatch(runner);
       return new Response(job ? `job ${job.id} ${this.#options.jobSeconds ?? 1}\n` : "none\n");
     }
     const job = this.world.jobs.find((j) => j.runnerId === id && j.status === "in_progress");

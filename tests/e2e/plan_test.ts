@@ -217,8 +217,8 @@ const USAGE: [string[], RegExp][] = [
   [["run", "--name-prefix=-x"], /Invalid --name-prefix "-x"/],
   [["run", "--idle-timeout", "0"], /Invalid --idle-timeout "0"/],
   [
-    ["run", "--dry-run", "--interval", "1"],
-    /Invalid --interval "1": give a whole number of at least 5/,
+    ["run", "--dry-run", "--interval", "0"],
+    /Invalid --interval "0": give a whole number of at least 1/,
   ],
 ];
 

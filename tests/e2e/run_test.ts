@@ -30,7 +30,7 @@ Deno.test("run --once --dry-run tells the cycle's story and starts nothing", asy
       "INFO: Found 2 repos with 4 queued jobs",
       "INFO: Filtered 2 incompatible jobs for x64",
       "INFO: Dry run: would start 2 cpu runner(s) for acme/api with labels self-hosted,linux,x64,docker,cpu-only",
-      "INFO: Runners of ours: 0 (0 starting, 0 idle, 0 busy) after removing 0 and before starting 0; 0 jobs waiting",
+      "INFO: Runners of ours: 0 (0 starting, 0 idle, 0 busy); 0 started and 0 removed this cycle; 0 jobs waiting",
       "INFO: Stopped",
     ]);
     assert.ok(sim.log.every((r) => r.method === "GET"), "a dry run changes nothing on GitHub");

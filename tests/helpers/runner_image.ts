@@ -1,10 +1,16 @@
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 
-/** The stand-in runner image the Docker tests start (built locally: no registry is reachable). */
-export const TEST_IMAGE = "autoscaler-test-runner:1";
-
 const RUN_SH = fileURLToPath(new URL("../runner_image/run.sh", import.meta.url));
+
+/**
+ * The stand-in runner image the Docker tests start (built locally: no registry is reachable),
+ * tagged with a digest of its script so a changed script makes a new image.
+ */
+export const TEST_IMAGE = `autoscaler-test-runner:${
+  [...new Uint8Array(await crypto.subtle.digest("SHA-256", await Deno.readFile(RUN_SH)))]
+    .slice(0, 6).map((b) => b.toString(16).padStart(2, "0")).join("")
+}`;
 const APPLETS = ["sh", "base64", "sed", "sleep", "wget", "id", "cat", "echo", "printf", "env"];
 
 async function docker(args: string[], stdin?: Uint8Array): Promise<Deno.CommandOutput> {

@@ -1,0 +1,91 @@
+import assert from "node:assert/strict";
+import { deviceSlots } from "../lib/devices.ts";
+import { JIT_ENV, runArgs } from "../lib/docker.ts";
+import type { HostFacts } from "../lib/system/host.ts";
+
+Deno.test("runArgs hardens the container and names the secret without its value", () => {
+  const args = runArgs({
+    name: "autoscaler-h-1",
+    image: "img:1",
+    labels: { repo: "o/r", "runner-name": "autoscaler-h-1" },
+    secretEnv: { [JIT_ENV]: "c2VjcmV0" },
+    user: "1001:1001",
+    cpus: 1.5,
+    memoryMiB: 2048,
+    pidsLimit: 4096,
+    network: "bridge",
+    deviceArgs: ["--gpus", "device=GPU-1"],
+    command: ["/home/runner/run.sh"],
+  });
+  assert.ok(!args.join(" ").includes("c2VjcmV0"));
+  const text = args.join(" ");
+  for (
+    const part of [
+      "run --detach --name autoscaler-h-1 --user 1001:1001",
+      "--cap-drop ALL --security-opt no-new-privileges --pids-limit 4096",
+      "--memory 2048m --cpus 1.5 --init --network bridge",
+      "--label io.github-autoscaler.managed-by=github-autoscaler",
+      "--label io.github-autoscaler.repo=o/r",
+      `--env ${JIT_ENV} --gpus device=GPU-1 img:1 /home/runner/run.sh`,
+    ]
+  ) {
+    assert.ok(text.includes(part), `${part} in ${text}`);
+  }
+  assert.ok(!text.includes("docker.sock") && !text.includes("--volume") && !text.includes("-v "));
+});
+
+const NONE: HostFacts = {
+  arch: { name: "x64", machine: "x86_64", source: "cpuinfo" },
+  cpu: { count: 8, model: null, board: null },
+  memory: { totalBytes: null, availableBytes: null },
+  nvidia: { gpus: [], reason: null },
+  amd: { gpus: [], reason: null, renderNodes: [] },
+  intel: { gpus: [], npus: [] },
+  docker: { available: true, serverVersion: "1", reason: null },
+};
+
+Deno.test("deviceSlots: one slot per GPU, per MIG instance where MIG is on", () => {
+  const gpu = (index: number, mig: string[]) => ({
+    index,
+    name: "A100",
+    uuid: `GPU-${index}`,
+    memoryMiB: 1,
+    driverVersion: "1",
+    mig: mig.map((uuid, i) => ({ profile: "1g.10gb", index: i, uuid })),
+  });
+  const slots = deviceSlots({
+    ...NONE,
+    nvidia: { gpus: [gpu(0, ["MIG-a", "MIG-b"]), gpu(1, [])], reason: null },
+  });
+  assert.deepEqual(slots.cuda, [
+    { id: "MIG-a", args: ["--gpus", "device=MIG-a"] },
+    { id: "MIG-b", args: ["--gpus", "device=MIG-b"] },
+    { id: "GPU-1", args: ["--gpus", "device=GPU-1"] },
+  ]);
+});
+
+Deno.test("deviceSlots: AMD gets /dev/kfd and its own render node, with the owning groups", () => {
+  const slots = deviceSlots(
+    { ...NONE, amd: { gpus: [], reason: null, renderNodes: ["renderD128", "renderD129"] } },
+    { "/dev/kfd": 109, "/dev/dri/renderD128": 109, "/dev/dri/renderD129": 109 },
+  );
+  assert.deepEqual(slots.rocm?.[1], {
+    id: "renderD129",
+    args: ["--device", "/dev/kfd", "--device", "/dev/dri/renderD129", "--group-add", "109"],
+  });
+});
+
+Deno.test("deviceSlots: an Intel GPU comes with the NPUs; NPUs alone are one slot each", () => {
+  const npu = { node: "accel0", deviceId: null, driver: null };
+  const gpu = { node: "renderD128", deviceId: null, driver: "i915" };
+  assert.deepEqual(deviceSlots({ ...NONE, intel: { gpus: [gpu], npus: [npu] } }).openvino, [
+    {
+      id: "renderD128",
+      args: ["--device", "/dev/dri/renderD128", "--device", "/dev/accel/accel0"],
+    },
+  ]);
+  assert.deepEqual(deviceSlots({ ...NONE, intel: { gpus: [], npus: [npu] } }).openvino, [
+    { id: "accel0", args: ["--device", "/dev/accel/accel0"] },
+  ]);
+  assert.deepEqual(deviceSlots(NONE), {});
+});

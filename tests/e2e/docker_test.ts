@@ -1,0 +1,322 @@
+import assert from "node:assert/strict";
+import { LABEL, MANAGED_BY } from "../../lib/docker.ts";
+import type { GitHubSimulator } from "../../lib/simulator/server.ts";
+import { cliCommand } from "../helpers/cli.ts";
+import { ENGINE_VERSION } from "../helpers/engine.ts";
+import { ensureTestImage, TEST_IMAGE } from "../helpers/runner_image.ts";
+import { TOKEN, withSimulator } from "../helpers/sim.ts";
+
+const ENGINE = ENGINE_VERSION !== null;
+if (ENGINE) await ensureTestImage();
+
+const decoder = new TextDecoder();
+
+async function docker(...args: string[]): Promise<string> {
+  const output = await new Deno.Command("docker", { args, stdout: "piped", stderr: "piped" })
+    .output();
+  if (!output.success) {
+    throw new Error(`docker ${args.join(" ")}: ${decoder.decode(output.stderr)}`);
+  }
+  return decoder.decode(output.stdout);
+}
+
+/** Our containers whose runner names start with `prefix`. */
+async function containersOf(prefix: string, all = true): Promise<string[]> {
+  const out = await docker(
+    "ps",
+    ...(all ? ["--all"] : []),
+    "--quiet",
+    "--filter",
+    `label=${LABEL}.managed-by=${MANAGED_BY}`,
+    "--filter",
+    `name=${prefix}`,
+  );
+  return out.split("\n").filter((id) => id !== "");
+}
+
+async function waitFor(what: string, condition: () => boolean | Promise<boolean>, seconds = 60) {
+  const deadline = Date.now() + seconds * 1000;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`Timed out after ${seconds} s waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** A running daemon whose stderr is collected as it comes. */
+class Daemon {
+  stderr = "";
+  readonly #child: Deno.ChildProcess;
+  readonly #done: Promise<void>;
+
+  private constructor(child: Deno.ChildProcess) {
+    this.#child = child;
+    child.stdout.cancel();
+    this.#done = (async () => {
+      for await (const chunk of child.stderr) this.stderr += decoder.decode(chunk);
+    })();
+  }
+
+  static async start(sim: GitHubSimulator, prefix: string, extra: string[] = []): Promise<Daemon> {
+    const command = await cliCommand([
+      "run",
+      "--api-url",
+      sim.url,
+      "--interval",
+      "1",
+      "--image",
+      TEST_IMAGE,
+      "--network",
+      "host",
+      "--max-runners",
+      "3",
+      "--idle-timeout",
+      "30",
+      "--name-prefix",
+      prefix,
+      ...extra,
+    ], { env: { GH_TOKEN: TOKEN } });
+    return new Daemon(command.spawn());
+  }
+
+  async stop(signal: Deno.Signal = "SIGTERM"): Promise<number> {
+    this.#child.kill(signal);
+    const status = await this.#child.status;
+    await this.#done;
+    return status.code;
+  }
+}
+
+/** Runs `fn` with a unique runner-name prefix, and removes any container it left behind. */
+async function withPrefix(fn: (prefix: string) => Promise<void>) {
+  const prefix = `t${crypto.randomUUID().slice(0, 6)}`;
+  try {
+    await fn(prefix);
+  } finally {
+    const left = await containersOf(prefix);
+    if (left.length > 0) await docker("rm", "--force", ...left);
+  }
+}
+
+const ours = (sim: GitHubSimulator, prefix: string) =>
+  sim.world.runners.filter((r) => r.name.startsWith(`${prefix}-`));
+
+Deno.test({
+  name: "docker: each compatible job is served once in a hardened container, and nothing is left",
+  ignore: !ENGINE,
+  async fn() {
+    await withSimulator(async (sim) => {
+      await withPrefix(async (prefix) => {
+        sim.world.addRepo("acme/app", { org: true });
+        sim.world.addRepo("acme/arm", { org: true });
+        const { jobs } = sim.world.addRun("acme/app", {
+          name: "CI",
+          jobs: [
+            { name: "one", labels: ["self-hosted", "linux"] },
+            { name: "two", labels: ["self-hosted", "linux"] },
+            { name: "three", labels: ["self-hosted"] },
+            { name: "gpu", labels: ["self-hosted", "gpu"] },
+            { name: "hosted", labels: ["ubuntu-latest"] },
+          ],
+        });
+        const arm = sim.world.addRun("acme/arm", {
+          name: "Build",
+          path: ".github/workflows/arm64-ci.yml",
+          jobs: [{ name: "arm", labels: ["self-hosted"] }],
+        });
+        const daemon = await Daemon.start(sim, prefix);
+        let exit = -1;
+        try {
+          await waitFor(
+            "a running runner container",
+            async () => (await containersOf(prefix, false)).length > 0,
+          );
+          const [id] = await containersOf(prefix, false);
+          const [inspected] = JSON.parse(await docker("inspect", id!));
+          const host = inspected.HostConfig;
+          assert.equal(inspected.Config.User, "1001:1001");
+          assert.deepEqual(host.CapDrop, ["ALL"]);
+          assert.deepEqual(host.SecurityOpt, ["no-new-privileges"]);
+          assert.equal(host.PidsLimit, 4096);
+          assert.ok(host.Memory > 0 && host.NanoCpus > 0, "memory and CPU limits");
+          assert.equal(host.Init, true);
+          assert.equal(host.Privileged, false);
+          assert.deepEqual(host.Binds ?? [], []);
+          assert.deepEqual(inspected.Mounts, []);
+          assert.ok(!JSON.stringify(inspected).includes("docker.sock"));
+          assert.equal(inspected.Config.Labels[`${LABEL}.repo`], "acme/app");
+
+          // No JIT config, runner secret or token on any command line while runners run.
+          const cmdlines = decoder.decode(
+            (await new Deno.Command("sh", {
+              args: ["-c", "cat /proc/[0-9]*/cmdline 2>/dev/null | tr '\\0' ' '"],
+              stdout: "piped",
+            }).output()).stdout,
+          );
+          assert.ok(cmdlines.length > 0);
+          for (const config of sim.jitConfigs) {
+            assert.ok(!cmdlines.includes(config), "a JIT config is on a command line");
+            const secret = atob(config).match(/secret=(\S+)/)?.[1]!;
+            assert.ok(!cmdlines.includes(secret), "a runner secret is on a command line");
+          }
+          assert.ok(!cmdlines.includes(TOKEN), "the token is on a command line");
+
+          const served = jobs.slice(0, 3);
+          await waitFor(
+            "the three jobs done and nothing of ours left",
+            async () =>
+              served.every((job) => job.status === "completed") &&
+              ours(sim, prefix).length === 0 && (await containersOf(prefix)).length === 0,
+          );
+        } finally {
+          exit = await daemon.stop();
+        }
+        assert.equal(exit, 0, daemon.stderr);
+        const served = jobs.slice(0, 3);
+        assert.deepEqual(served.map((j) => j.conclusion), ["success", "success", "success"]);
+        assert.equal(new Set(served.map((j) => j.runnerName)).size, 3, "one runner each");
+        assert.ok(served.every((j) => j.runnerName?.startsWith(`${prefix}-`)));
+        assert.equal(sim.jitConfigs.length, 3, "exactly one registration per job");
+        assert.deepEqual(
+          [jobs[3]!.status, jobs[4]!.status, arm.jobs[0]!.status],
+          ["queued", "queued", "queued"],
+        );
+        for (const config of sim.jitConfigs) assert.ok(!daemon.stderr.includes(config));
+        assert.ok(!daemon.stderr.includes(TOKEN));
+        assert.match(
+          daemon.stderr,
+          /INFO: Started cpu runner t\w+-[\w-]+ for acme\/app in container/,
+        );
+        assert.match(
+          daemon.stderr,
+          /INFO: Removed the container of runner .*: its container exited with code 0/,
+        );
+        assert.match(daemon.stderr, /INFO: Stopped\n$/);
+      });
+    }, { jobSeconds: 2 });
+  },
+});
+
+Deno.test({
+  name: "docker: after kill -9 a restarted daemon adopts its runners and ends clean",
+  ignore: !ENGINE,
+  async fn() {
+    await withSimulator(async (sim) => {
+      await withPrefix(async (prefix) => {
+        sim.world.addRepo("acme/app", { org: true });
+        const { jobs } = sim.world.addRun("acme/app", {
+          name: "CI",
+          jobs: ["a", "b", "c", "d"].map((name) => ({ name, labels: ["self-hosted"] })),
+        });
+        const first = await Daemon.start(sim, prefix);
+        await waitFor(
+          "a running runner container",
+          async () => (await containersOf(prefix, false)).length > 0,
+        );
+        await first.stop("SIGKILL");
+        assert.ok((await containersOf(prefix)).length > 0, "containers outlive the daemon");
+        const second = await Daemon.start(sim, prefix);
+        try {
+          await waitFor(
+            "every job done and nothing of ours left",
+            async () =>
+              jobs.every((job) => job.status === "completed") && ours(sim, prefix).length === 0 &&
+              (await containersOf(prefix)).length === 0,
+          );
+        } finally {
+          assert.equal(await second.stop(), 0, second.stderr);
+        }
+        assert.ok(jobs.every((j) => j.conclusion === "success"));
+        assert.equal(
+          new Set(jobs.map((j) => j.runnerName)).size,
+          4,
+          "each job once, by its own runner",
+        );
+        // A kill between registering and starting a container may leave one registration, which
+        // the restarted daemon deletes; it never starts a second runner for a covered job.
+        assert.ok(sim.jitConfigs.length <= 5, `${sim.jitConfigs.length} registrations`);
+      });
+    }, { jobSeconds: 2 });
+  },
+});
+
+Deno.test({
+  name: "docker: a job cancelled while its runner starts leaves an idle runner, which is reaped",
+  ignore: !ENGINE,
+  async fn() {
+    await withSimulator(async (sim) => {
+      await withPrefix(async (prefix) => {
+        sim.world.addRepo("acme/app", { org: true });
+        const { jobs } = sim.world.addRun("acme/app", {
+          name: "CI",
+          jobs: [{ name: "soon-cancelled", labels: ["self-hosted"] }],
+        });
+        sim.holdRunners = true;
+        const daemon = await Daemon.start(sim, prefix, ["--idle-timeout", "3"]);
+        try {
+          await waitFor(
+            "the runner online",
+            () => ours(sim, prefix).some((r) => r.status === "online"),
+          );
+          const status = await (await cliCommand(
+            ["status", "--json", "--api-url", sim.url, "--name-prefix", prefix],
+            { env: { GH_TOKEN: TOKEN } },
+          )).output();
+          const shown = JSON.parse(decoder.decode(status.stdout));
+          assert.equal(shown.runners.length, 1, decoder.decode(status.stderr));
+          assert.deepEqual(
+            [shown.runners[0].repo, shown.runners[0].state, shown.runners[0].for_job],
+            ["acme/app", "idle", jobs[0]!.id],
+          );
+          assert.equal(shown.runners[0].container.state, "running");
+          assert.match(shown.runners[0].name, new RegExp(`^${prefix}-`));
+          sim.world.cancelJob(jobs[0]!);
+          sim.holdRunners = false;
+          await waitFor(
+            "the idle runner reaped",
+            async () => ours(sim, prefix).length === 0 && (await containersOf(prefix)).length === 0,
+          );
+        } finally {
+          assert.equal(await daemon.stop(), 0, daemon.stderr);
+        }
+        assert.match(daemon.stderr, /Removed the container of runner .*: idle for more than 3 s/);
+        assert.match(
+          daemon.stderr,
+          /Deleted the registration of runner .*: idle for more than 3 s/,
+        );
+        assert.equal(jobs[0]!.conclusion, "cancelled");
+      });
+    });
+  },
+});
+
+Deno.test({
+  name: "docker: an image that cannot be had is a clear error and registers nothing",
+  ignore: !ENGINE,
+  async fn() {
+    await withSimulator(async (sim) => {
+      await withPrefix(async (prefix) => {
+        sim.world.addRepo("acme/app", { org: true });
+        sim.world.addRun("acme/app", {
+          name: "CI",
+          jobs: [{ name: "j", labels: ["self-hosted"] }],
+        });
+        // A registry on a closed loopback port: the pull fails at once, and only locally.
+        const image = "127.0.0.1:9/autoscaler-missing:1";
+        const command = await cliCommand(
+          ["run", "--once", "--api-url", sim.url, "--image", image, "--name-prefix", prefix],
+          { env: { GH_TOKEN: TOKEN } },
+        );
+        const output = await command.output();
+        const stderr = decoder.decode(output.stderr);
+        assert.equal(output.code, 0, stderr);
+        assert.match(
+          stderr,
+          /ERROR: Could not start runners for acme\/app: Cannot pull image "127\.0\.0\.1:9\/autoscaler-missing:1": docker exited with code 1/,
+        );
+        assert.equal(sim.jitConfigs.length, 0);
+        assert.deepEqual(ours(sim, prefix), []);
+        assert.deepEqual(await containersOf(prefix), []);
+      });
+    });
+  },
+});
