@@ -43,8 +43,10 @@ export class DockerBackend implements RunnerBackend {
     private now: () => Date,
   ) {}
 
+  /** Our containers: managed by this program and named with this host's runner prefix. */
   async containers(): Promise<ManagedContainer[]> {
-    const containers = await this.docker.list();
+    const containers = (await this.docker.list())
+      .filter((c) => (c.labels["runner-name"] ?? "").startsWith(this.settings.namePrefix));
     this.#inUse = new Set(
       containers.filter((c) => c.state === "running" && c.labels.device)
         .map((c) => c.labels.device as string),

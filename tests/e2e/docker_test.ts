@@ -123,6 +123,37 @@ Deno.test({
           path: ".github/workflows/arm64-ci.yml",
           jobs: [{ name: "arm", labels: ["self-hosted"] }],
         });
+        // Containers that are not this daemon's: another host's runner, and a plain container.
+        const foreign = crypto.randomUUID().slice(0, 6);
+        const others = [
+          (await docker(
+            "run",
+            "--detach",
+            "--name",
+            `other-runner-${foreign}`,
+            "--label",
+            `${LABEL}.managed-by=${MANAGED_BY}`,
+            "--label",
+            `${LABEL}.runner-name=autoscaler-elsewhere-${foreign}`,
+            "--label",
+            `${LABEL}.repo=acme/app`,
+            "--label",
+            `${LABEL}.created=2020-01-01T00:00:00Z`,
+            TEST_IMAGE,
+            "sleep",
+            "600",
+          )).trim(),
+          (await docker(
+            "run",
+            "--detach",
+            "--name",
+            `plain-${foreign}`,
+            TEST_IMAGE,
+            "sleep",
+            "600",
+          ))
+            .trim(),
+        ];
         const daemon = await Daemon.start(sim, prefix);
         let exit = -1;
         try {
@@ -169,6 +200,10 @@ Deno.test({
           );
         } finally {
           exit = await daemon.stop();
+          const states = await docker("inspect", "--format", "{{.State.Status}}", ...others)
+            .catch((error) => String(error));
+          await docker("rm", "--force", ...others).catch(() => "");
+          assert.equal(states, "running\nrunning\n", "containers not ours are left alone");
         }
         assert.equal(exit, 0, daemon.stderr);
         const served = jobs.slice(0, 3);
