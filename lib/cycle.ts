@@ -5,7 +5,7 @@ import type { GitHub } from "./github/client.ts";
 import { queuedJobs } from "./github/demand.ts";
 import { describeError } from "./github/errors.ts";
 import { listRepositories, type RepoSelection } from "./github/repos.ts";
-import { deleteRunner, listRegistrations } from "./github/runners.ts";
+import { deleteRunner, listRegistrations, type RunnerScope, scopeFor } from "./github/runners.ts";
 import { matchJob } from "./match.ts";
 import type { ManagedRunner } from "./model.ts";
 import { type HostProfile, type Plan, plan } from "./plan.ts";
@@ -34,6 +34,8 @@ export interface CycleSettings {
   concurrency: number;
   /** A runner not busy after this long is removed. */
   idleTimeoutMs: number;
+  /** Runners are registered to the job's repository, or to its organization. */
+  runnerScope: RunnerScope;
 }
 
 /** One observation and the plan made from it. */
@@ -48,9 +50,9 @@ export interface Observation {
 }
 
 /**
- * Looks at GitHub and Docker once and plans. Runner lists are read for the repositories with
- * jobs this host could take and those with containers of ours; `sweep` reads every watched
- * repository's, to find registrations left by a crash.
+ * Looks at GitHub and Docker once and plans. Runner lists are read for the scopes (repositories,
+ * or their organizations) with jobs this host could take and those with containers of ours;
+ * `sweep` reads every watched one's, to find registrations left by a crash.
  */
 export async function observe(
   deps: CycleDeps,
@@ -60,14 +62,15 @@ export async function observe(
   const repos = await listRepositories(deps.github, settings.selection, deps.now());
   const demand = await queuedJobs(deps.github, repos, settings.concurrency);
   const containers: ManagedContainer[] | null = await deps.backend.containers();
+  const scope = (repo: string) => scopeFor(repo, settings.runnerScope);
   const wanted = new Set(
     demand.jobs.filter((job) => matchJob(job, settings.host, settings.archFilter).compatible)
-      .map((job) => job.repo),
+      .map((job) => scope(job.repo)),
   );
   for (const container of containers ?? []) {
-    if (container.labels.repo) wanted.add(container.labels.repo);
+    if (container.labels.scope) wanted.add(container.labels.scope);
   }
-  if (sweep) { for (const repo of repos) wanted.add(repo); }
+  if (sweep) { for (const repo of repos) wanted.add(scope(repo)); }
   const observed = await listRegistrations(
     deps.github,
     [...wanted].sort(),
@@ -79,25 +82,26 @@ export async function observe(
     : reconcile({
       containers,
       registrations: observed.registrations,
-      readRepos: new Set(observed.read),
+      readScopes: new Set(observed.read),
       now: deps.now(),
       idleTimeoutMs: settings.idleTimeoutMs,
     });
   const blind = new Set(observed.unreadable);
+  const seen = (repo: string) => !blind.has(scope(repo));
   return {
     repos: repos.filter((repo) => !demand.gone.includes(repo)),
     runners: reconciled.runners,
     cleanUps: reconciled.cleanUps,
     plan: plan({
       host: settings.host,
-      jobs: demand.jobs.filter((job) => !blind.has(job.repo)),
+      jobs: demand.jobs.filter((job) => seen(job.repo)),
       runners: reconciled.runners,
       maxRunners: settings.maxRunners,
       archFilter: settings.archFilter,
     }),
     problems: [
       ...demand.problems,
-      ...observed.unreadable.map((repo) => `${repo}: its runners could not be listed`),
+      ...observed.unreadable.map((s) => `${s}: its runners could not be listed`),
     ],
   };
 }
@@ -179,7 +183,7 @@ async function cleanUp(deps: CycleDeps, cleanUps: CleanUp[]): Promise<string[]> 
         removed.add(step.runner);
         continue;
       }
-      const outcome = await deleteRunner(deps.github, step.repo, step.runnerId);
+      const outcome = await deleteRunner(deps.github, step.scope, step.runnerId);
       if (outcome === "busy") {
         log.info("Runner {runner} is busy; will delete it later", step);
         continue;

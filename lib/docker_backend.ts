@@ -4,7 +4,7 @@ import type { DeviceSlots } from "./devices.ts";
 import { Docker, JIT_ENV, type ManagedContainer } from "./docker.ts";
 import type { GitHub } from "./github/client.ts";
 import { describeError } from "./github/errors.ts";
-import { deleteRunner, registerJitRunner } from "./github/runners.ts";
+import { deleteRunner, registerJitRunner, type RunnerScope, scopeFor } from "./github/runners.ts";
 import type { StartAction } from "./plan.ts";
 
 const log = getLogger(["autoscaler", "runners"]);
@@ -20,6 +20,8 @@ export interface DockerRunnerSettings {
   memoryMiB: number;
   pidsLimit: number;
   runnerGroupId: number;
+  /** Register to the job's repository or to its organization. */
+  scope: RunnerScope;
   /** Our runners' names start with this (`autoscaler-<host>-`). */
   namePrefix: string;
   slots: DeviceSlots;
@@ -89,7 +91,8 @@ export class DockerBackend implements RunnerBackend {
       return null;
     }
     const name = `${this.settings.namePrefix}${crypto.randomUUID().slice(0, 8)}`;
-    const registration = await registerJitRunner(this.github, action.repo, {
+    const scope = scopeFor(action.repo, this.settings.scope);
+    const registration = await registerJitRunner(this.github, scope, {
       name,
       labels: action.labels,
       runnerGroupId: this.settings.runnerGroupId,
@@ -102,7 +105,7 @@ export class DockerBackend implements RunnerBackend {
         labels: {
           "runner-name": name,
           "runner-id": String(registration.id),
-          scope: "repo",
+          scope,
           repo: action.repo,
           kind,
           labels: action.labels.join(","),
@@ -120,7 +123,7 @@ export class DockerBackend implements RunnerBackend {
         command: ["/home/runner/run.sh"],
       });
     } catch (error) {
-      const outcome = await deleteRunner(this.github, action.repo, registration.id).catch((e) =>
+      const outcome = await deleteRunner(this.github, scope, registration.id).catch((e) =>
         `not deleted (${describeError(e)})`
       );
       log.error("Runner {name} did not start; its registration was {outcome}", { name, outcome });

@@ -23,8 +23,8 @@ export type RunnerState = "starting" | "idle" | "busy";
 /** A runner this program manages, as observed. */
 export interface ManagedRunner {
   name: string;
-  /** The repository (`owner/name`) it is registered to. */
-  repo: string;
+  /** Where it is registered: a repository (`owner/name`) or an organization (`owner`). */
+  scope: string;
   labels: string[];
   state: RunnerState;
 }
@@ -33,8 +33,8 @@ export interface ManagedRunner {
 export interface Registration {
   id: number;
   name: string;
-  /** The repository (`owner/name`) it is registered to. */
-  repo: string;
+  /** Where it is registered: a repository (`owner/name`) or an organization (`owner`). */
+  scope: string;
   labels: string[];
   online: boolean;
   busy: boolean;

@@ -82,7 +82,8 @@ function byAge(a: QueuedJob, b: QueuedJob): number {
 
 /**
  * Decides, with no I/O, what to do about the queued jobs: skip those this host must not run;
- * let an idle or starting runner of ours cover a job it can take; start runners for the rest,
+ * let an idle or starting runner of ours cover a job it can take (registered to the job's
+ * repository or to its organization, with all its labels); start runners for the rest,
  * oldest first, while `maxRunners` and the per-kind capacity (one runner per GPU) allow.
  */
 export function plan(input: PlanInput): Plan {
@@ -106,8 +107,10 @@ export function plan(input: PlanInput): Plan {
       continue;
     }
     const runnerKind = kindForLabels(job.labels, host);
+    const owner = job.repo.split("/")[0];
     const cover = spare.findIndex((runner) =>
-      runner.repo === job.repo && missingLabels(runner.labels, job.labels).length === 0
+      (runner.scope === job.repo || runner.scope === owner) &&
+      missingLabels(runner.labels, job.labels).length === 0
     );
     if (cover >= 0) {
       const [runner] = spare.splice(cover, 1);

@@ -4,7 +4,7 @@ import type { ManagedRunner, Registration, RunnerState } from "./model.ts";
 /** A clean-up step: remove a container of ours, or delete a runner registration of ours. */
 export type CleanUp =
   | { kind: "remove-container"; containerId: string; runner: string; reason: string }
-  | { kind: "delete-runner"; repo: string; runnerId: number; runner: string; reason: string };
+  | { kind: "delete-runner"; scope: string; runnerId: number; runner: string; reason: string };
 
 /** What reconciling Docker with GitHub found. */
 export interface Reconciled {
@@ -17,8 +17,8 @@ export interface Reconciled {
 export interface ReconcileInput {
   containers: readonly ManagedContainer[];
   registrations: readonly Registration[];
-  /** Repositories whose runner list was read this cycle; others' containers are left as they are. */
-  readRepos: ReadonlySet<string>;
+  /** Scopes whose runner list was read this cycle; others' containers are left as they are. */
+  readScopes: ReadonlySet<string>;
   now: Date;
   /** A runner that is not busy after this long (idle, or never online) is removed. */
   idleTimeoutMs: number;
@@ -41,15 +41,15 @@ export function reconcile(input: ReconcileInput): Reconciled {
   const minutes = `${Math.round(input.idleTimeoutMs / 1000)} s`;
   for (const container of input.containers) {
     const name = container.labels["runner-name"] ?? "";
-    const repo = container.labels.repo ?? "";
-    withContainer.add(`${repo}\n${name}`);
-    const registration = input.registrations.find((r) => r.repo === repo && r.name === name);
+    const scope = container.labels.scope ?? "";
+    withContainer.add(`${scope}\n${name}`);
+    const registration = input.registrations.find((r) => r.scope === scope && r.name === name);
     const remove = (reason: string) => {
       cleanUps.push({ kind: "remove-container", containerId: container.id, runner: name, reason });
       if (registration) {
         cleanUps.push({
           kind: "delete-runner",
-          repo,
+          scope,
           runnerId: registration.id,
           runner: name,
           reason,
@@ -69,7 +69,7 @@ export function reconcile(input: ReconcileInput): Reconciled {
     const labels = registration?.labels ??
       (container.labels.labels ?? "").split(",").filter((label) => label !== "");
     let state: RunnerState = "busy";
-    if (input.readRepos.has(repo)) {
+    if (input.readScopes.has(scope)) {
       if (!registration) {
         if (stale) {
           remove(`GitHub no longer lists it and it is still running after ${minutes}`);
@@ -85,13 +85,13 @@ export function reconcile(input: ReconcileInput): Reconciled {
         state = registration.online ? "idle" : "starting";
       }
     }
-    runners.push({ name, repo, labels, state });
+    runners.push({ name, scope, labels, state });
   }
   for (const registration of input.registrations) {
-    if (withContainer.has(`${registration.repo}\n${registration.name}`)) continue;
+    if (withContainer.has(`${registration.scope}\n${registration.name}`)) continue;
     cleanUps.push({
       kind: "delete-runner",
-      repo: registration.repo,
+      scope: registration.scope,
       runnerId: registration.id,
       runner: registration.name,
       reason: "its container is gone",
@@ -104,7 +104,7 @@ export function reconcile(input: ReconcileInput): Reconciled {
 export function statesFromRegistrations(registrations: readonly Registration[]): ManagedRunner[] {
   return registrations.map((r) => ({
     name: r.name,
-    repo: r.repo,
+    scope: r.scope,
     labels: r.labels,
     state: !r.online ? "starting" : r.busy ? "busy" : "idle",
   }));

@@ -38,7 +38,7 @@ function runner(
   labels: string[],
   extra: Partial<ManagedRunner> = {},
 ) {
-  return { name: `autoscaler-h-${state}`, repo: "octo/app", labels, state, ...extra };
+  return { name: `autoscaler-h-${state}`, scope: "octo/app", labels, state, ...extra };
 }
 
 function decide(input: Partial<PlanInput> & Pick<PlanInput, "jobs">) {
@@ -123,6 +123,17 @@ Deno.test("an idle or starting runner of ours covers a job once; a busy one does
     ["wait", "covered by idle runner autoscaler-h-idle"],
     ["wait", "covered by starting runner autoscaler-h-starting"],
     ["provision", "starting a CPU runner for it"],
+  ]);
+});
+
+Deno.test("an organization's runner covers jobs of all its repositories", () => {
+  const result = decide({
+    jobs: [job(["self-hosted"], { repo: "octo/other" }), job(["self-hosted"], { repo: "else/x" })],
+    runners: [runner("idle", CPU_HOST.labels, { scope: "octo" })],
+  });
+  assert.deepEqual(result.decisions.map((d) => [d.job.repo, d.decision]), [
+    ["octo/other", "wait"],
+    ["else/x", "provision"],
   ]);
 });
 

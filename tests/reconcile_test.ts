@@ -12,7 +12,7 @@ function container(name: string, extra: Partial<ManagedContainer> & { ageS?: num
     id: `id-${name}`,
     state: "running",
     exitCode: 0,
-    labels: { "runner-name": name, repo: "o/r", labels: LABELS.join(",") },
+    labels: { "runner-name": name, scope: "o/r", repo: "o/r", labels: LABELS.join(",") },
     createdAt: new Date(NOW.getTime() - ageS * 1000).toISOString(),
     ...rest,
   };
@@ -22,7 +22,7 @@ function registration(name: string, extra: Partial<Registration> = {}): Registra
   return {
     id: name.length * 100,
     name,
-    repo: "o/r",
+    scope: "o/r",
     labels: LABELS,
     online: true,
     busy: false,
@@ -34,7 +34,7 @@ function run(input: Partial<ReconcileInput>) {
   return reconcile({
     containers: [],
     registrations: [],
-    readRepos: new Set(["o/r"]),
+    readScopes: new Set(["o/r"]),
     now: NOW,
     idleTimeoutMs: 300_000,
     ...input,
@@ -76,7 +76,7 @@ Deno.test("reconcile: an exited container goes, with its registration if GitHub 
     },
     {
       kind: "delete-runner",
-      repo: "o/r",
+      scope: "o/r",
       runnerId: 100,
       runner: "a",
       reason: "its container exited with code 3",
@@ -128,11 +128,11 @@ Deno.test("reconcile: a registration without a container is deleted; a container
   ]);
 });
 
-Deno.test("reconcile: containers of repositories whose runners were not read are left alone", () => {
+Deno.test("reconcile: containers of scopes whose runners were not read are left alone", () => {
   const result = run({
     containers: [container("a", { ageS: 9999 })],
-    readRepos: new Set(),
+    readScopes: new Set(),
   });
-  assert.deepEqual(result.runners, [{ name: "a", repo: "o/r", labels: LABELS, state: "busy" }]);
+  assert.deepEqual(result.runners, [{ name: "a", scope: "o/r", labels: LABELS, state: "busy" }]);
   assert.deepEqual(result.cleanUps, []);
 });

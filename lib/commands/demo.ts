@@ -87,6 +87,7 @@ Options:
         runnerPrefix: prefix,
         concurrency: 8,
         idleTimeoutMs: 300_000,
+        runnerScope: "repo",
       };
       const backend = new SimulatedRunners(sim.world, prefix);
       log.info(

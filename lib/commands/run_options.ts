@@ -28,6 +28,7 @@ export const RUN_OPTIONS: ParseArgsOptionsConfig = {
   "idle-timeout": { type: "string" },
   "name-prefix": { type: "string" },
   "runner-group": { type: "string" },
+  "runner-scope": { type: "string" },
   root: { type: "string" },
 };
 
@@ -60,6 +61,8 @@ Runners:
   --idle-timeout SECONDS    Remove a runner not busy after this long (default: 300)
   --name-prefix NAME        Runner names are NAME-<host>-<id> (default: autoscaler)
   --runner-group ID         Runner group to register in (default: 1, the Default group)
+  --runner-scope repo|org   Register runners to the job's repository (default) or to its
+                            organization (then one runner may take any of the org's jobs)
 
 GitHub:
   --api-url URL             REST API base (default: GITHUB_API_URL, else https://GH_HOST/api/v3
@@ -101,6 +104,7 @@ export interface RunOptions {
   idleTimeoutSeconds: number;
   namePrefix: string;
   runnerGroupId: number;
+  runnerScope: "repo" | "org";
 }
 
 /** Checks the shared options; every mistake is a `UsageError` naming the option and value. */
@@ -166,6 +170,11 @@ export function parseRunOptions(
     idleTimeoutSeconds: integer("--idle-timeout", string("idle-timeout") ?? "300", 1),
     namePrefix: namePrefix(string("name-prefix") ?? "autoscaler"),
     runnerGroupId: integer("--runner-group", string("runner-group") ?? "1", 1),
+    runnerScope: oneOf(
+      "--runner-scope",
+      string("runner-scope") ?? "repo",
+      ["repo", "org"] as const,
+    ),
   };
 }
 

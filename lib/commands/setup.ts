@@ -96,6 +96,7 @@ export async function prepare(
       memoryMiB,
       pidsLimit: PIDS_LIMIT,
       runnerGroupId: options.runnerGroupId,
+      scope: options.runnerScope,
       namePrefix: prefix,
       slots: deviceSlots(host, await deviceGroups(deps.run, devicePaths(host))),
       terminal: Deno.stderr.isTerminal(),
@@ -115,6 +116,7 @@ export async function prepare(
       runnerPrefix: prefix,
       concurrency: API_CONCURRENCY,
       idleTimeoutMs: options.idleTimeoutSeconds * 1000,
+      runnerScope: options.runnerScope,
     },
   };
 }

@@ -8,7 +8,10 @@ import { prepare } from "./setup.ts";
 /** One managed runner as `status` shows it. */
 interface RunnerStatus {
   name: string;
+  /** The repository of the job it was started for. */
   repo: string;
+  /** Where it is registered: the repository, or its organization. */
+  scope: string;
   state: string;
   for_job: number | null;
   age_seconds: number | null;
@@ -38,10 +41,10 @@ ${RUN_OPTIONS_HELP}`,
     const { github, settings } = await prepare(options, deps, "observe");
     const containers = (await new Docker(deps.run).list())
       .filter((c) => (c.labels["runner-name"] ?? "").startsWith(settings.runnerPrefix));
-    const repos = [...new Set(containers.map((c) => c.labels.repo ?? ""))].filter(Boolean);
+    const scopes = [...new Set(containers.map((c) => c.labels.scope ?? ""))].filter(Boolean);
     const { registrations } = await listRegistrations(
       github,
-      repos,
+      scopes,
       settings.runnerPrefix,
       settings.concurrency,
     );
@@ -60,7 +63,7 @@ function statusOf(
 ): RunnerStatus[] {
   const rows: RunnerStatus[] = containers.map((c) => {
     const name = c.labels["runner-name"] ?? "";
-    const registration = registrations.find((r) => r.name === name);
+    const registration = registrations.find((r) => r.name === name && r.scope === c.labels.scope);
     const state = c.state !== "running"
       ? c.state
       : !registration
@@ -74,6 +77,7 @@ function statusOf(
     return {
       name,
       repo: c.labels.repo ?? "",
+      scope: c.labels.scope ?? "",
       state,
       for_job: Number.isSafeInteger(forJob) ? forJob : null,
       age_seconds: Math.max(0, Math.round((now.getTime() - Date.parse(c.createdAt)) / 1000)),
@@ -84,7 +88,8 @@ function statusOf(
     if (rows.some((row) => row.name === r.name)) continue;
     rows.push({
       name: r.name,
-      repo: r.repo,
+      repo: r.scope.includes("/") ? r.scope : "",
+      scope: r.scope,
       state: "no container",
       for_job: null,
       age_seconds: null,

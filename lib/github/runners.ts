@@ -7,7 +7,23 @@ import { listAll } from "./list.ts";
 
 const log = getLogger(["autoscaler", "github"]);
 
-/** Our registrations, and the repositories whose runner list could not be read. */
+/** Where runners are registered: `repo` (the job's repository) or `org` (its organization). */
+export type RunnerScope = "repo" | "org";
+
+/** The scope a runner for a job in `repo` is registered to: `owner/name`, or `owner`. */
+export function scopeFor(repo: string, scope: RunnerScope): string {
+  return scope === "org" ? repo.split("/")[0]! : repo;
+}
+
+/** The REST path of a scope: `repos/owner/name` or `orgs/owner`. */
+function scopePath(scope: string): { path: string; params: Record<string, string> } {
+  const [owner, name] = scope.split("/") as [string, string | undefined];
+  return name === undefined
+    ? { path: "/orgs/{org}", params: { org: owner } }
+    : { path: "/repos/{owner}/{repo}", params: { owner, repo: name } };
+}
+
+/** Our registrations, and the scopes whose runner list could not be read. */
 export interface ObservedRegistrations {
   registrations: Registration[];
   read: string[];
@@ -30,27 +46,23 @@ function isRunner(value: unknown): value is RunnerData {
 }
 
 /**
- * Our runner registrations in `repos`: those whose name starts with `prefix`. A repository whose
- * runner list cannot be read is reported, so nothing there is started or removed blindly.
+ * Our runner registrations in `scopes` (repositories or organizations): those whose name starts
+ * with `prefix`. A scope whose runner list cannot be read is reported, so nothing there is
+ * started or removed blindly.
  */
 export async function listRegistrations(
   github: GitHub,
-  repos: string[],
+  scopes: string[],
   prefix: string,
   concurrency: number,
 ): Promise<ObservedRegistrations> {
-  const results = await mapLimit(repos, concurrency, async (repo) => {
-    const [owner, name] = repo.split("/") as [string, string];
-    const items = await listAll(
-      github,
-      "GET /repos/{owner}/{repo}/actions/runners",
-      { owner, repo: name },
-      "runners",
-    );
+  const results = await mapLimit(scopes, concurrency, async (scope) => {
+    const { path, params } = scopePath(scope);
+    const items = await listAll(github, `GET ${path}/actions/runners`, params, "runners");
     return items.filter(isRunner).filter((r) => r.name.startsWith(prefix)).map((r) => ({
       id: r.id,
       name: r.name,
-      repo,
+      scope,
       labels: r.labels.map((label) => label.name),
       online: r.status === "online",
       busy: r.busy,
@@ -58,44 +70,46 @@ export async function listRegistrations(
   });
   const observed: ObservedRegistrations = { registrations: [], read: [], unreadable: [] };
   for (const [i, result] of results.entries()) {
-    const repo = repos[i]!;
+    const scope = scopes[i]!;
     if (result.status === "fulfilled") {
       observed.registrations.push(...result.value);
-      observed.read.push(repo);
+      observed.read.push(scope);
       continue;
     }
     const auth = authErrorFor(result.reason);
     if (auth) throw auth;
-    log.warn("Could not list the runners of {repo}: {error}", {
-      repo,
+    log.warn("Could not list the runners of {scope}: {error}", {
+      scope,
       error: describeError(result.reason),
     });
-    observed.unreadable.push(repo);
+    observed.unreadable.push(scope);
   }
   return observed;
 }
 
 /** GitHub has no just-in-time runner configuration (GitHub Enterprise Server before 3.10). */
 export class JitUnavailable extends Error {
-  constructor(repo: string) {
-    super(`GitHub has no just-in-time runner registration for ${repo} (404)`);
+  constructor(scope: string) {
+    super(`GitHub has no just-in-time runner registration for ${scope} (404)`);
     this.name = "JitUnavailable";
   }
 }
 
-/** Registers an ephemeral just-in-time runner; returns its id and its encoded configuration. */
+/**
+ * Registers an ephemeral just-in-time runner to a scope (repository or organization); returns
+ * its id and its encoded configuration.
+ */
 export async function registerJitRunner(
   github: GitHub,
-  repo: string,
+  scope: string,
   runner: { name: string; labels: string[]; runnerGroupId: number },
 ): Promise<{ id: number; jitConfig: string }> {
-  const [owner, name] = repo.split("/") as [string, string];
+  const { path, params } = scopePath(scope);
   try {
     const response = await github.request(
-      "POST /repos/{owner}/{repo}/actions/runners/generate-jitconfig",
+      `POST ${path}/actions/runners/generate-jitconfig`,
       {
-        owner,
-        repo: name,
+        ...params,
         name: runner.name,
         runner_group_id: runner.runnerGroupId,
         labels: runner.labels,
@@ -104,11 +118,11 @@ export async function registerJitRunner(
     );
     const data = response.data as { runner?: { id?: unknown }; encoded_jit_config?: unknown };
     if (typeof data.runner?.id !== "number" || typeof data.encoded_jit_config !== "string") {
-      throw new Error(`generate-jitconfig for ${repo} answered without a runner id or config`);
+      throw new Error(`generate-jitconfig for ${scope} answered without a runner id or config`);
     }
     return { id: data.runner.id, jitConfig: data.encoded_jit_config };
   } catch (error) {
-    if (isHttpError(error) && error.status === 404) throw new JitUnavailable(repo);
+    if (isHttpError(error) && error.status === 404) throw new JitUnavailable(scope);
     throw authErrorFor(error) ?? error;
   }
 }
@@ -116,14 +130,13 @@ export async function registerJitRunner(
 /** Deletes a runner registration: `deleted`, `busy` (422: retry later) or `gone` (404). */
 export async function deleteRunner(
   github: GitHub,
-  repo: string,
+  scope: string,
   runnerId: number,
 ): Promise<"deleted" | "busy" | "gone"> {
-  const [owner, name] = repo.split("/") as [string, string];
+  const { path, params } = scopePath(scope);
   try {
-    await github.request("DELETE /repos/{owner}/{repo}/actions/runners/{runner_id}", {
-      owner,
-      repo: name,
+    await github.request(`DELETE ${path}/actions/runners/{runner_id}`, {
+      ...params,
       runner_id: runnerId,
     });
     return "deleted";

@@ -355,3 +355,36 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name: "docker: with --runner-scope org, runners register to the organization",
+  ignore: !ENGINE,
+  async fn() {
+    await withSimulator(async (sim) => {
+      await withPrefix(async (prefix) => {
+        const jobs = ["acme/one", "acme/two"].flatMap((repo) => {
+          sim.world.addRepo(repo, { org: true });
+          return sim.world.addRun(repo, {
+            name: "CI",
+            jobs: [{ name: "j", labels: ["self-hosted"] }],
+          })
+            .jobs;
+        });
+        const scopes = new Set<string>();
+        const daemon = await Daemon.start(sim, prefix, ["--runner-scope", "org"]);
+        try {
+          await waitFor("both jobs done and nothing of ours left", async () => {
+            for (const runner of ours(sim, prefix)) scopes.add(runner.scope);
+            return jobs.every((job) => job.status === "completed") &&
+              ours(sim, prefix).length === 0 && (await containersOf(prefix)).length === 0;
+          });
+        } finally {
+          assert.equal(await daemon.stop(), 0, daemon.stderr);
+        }
+        assert.deepEqual([...scopes], ["acme"]);
+        assert.ok(sim.requests(/^\/orgs\/acme\/actions\/runners\/generate-jitconfig$/).length >= 2);
+        assert.equal(sim.requests(/^\/repos\/.*\/generate-jitconfig$/).length, 0);
+      });
+    }, { jobSeconds: 1 });
+  },
+});
