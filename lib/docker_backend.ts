@@ -12,7 +12,8 @@ const log = getLogger(["autoscaler", "runners"]);
 /** How runner containers are made. */
 export interface DockerRunnerSettings {
   image: string;
-  /** `missing`: pull only when the image is not present (air-gapped hosts work); `always`. */
+  /** `missing`: pull only when the image is not present (air-gapped hosts work); `always`: pull
+   * before every start. */
   pull: "missing" | "always";
   network: "bridge" | "host" | "none";
   user: string;
@@ -73,7 +74,7 @@ export class DockerBackend implements RunnerBackend {
 
   async #ensureImage(): Promise<void> {
     const { image, pull, terminal } = this.settings;
-    if (this.#imageReady) return;
+    if (this.#imageReady && pull === "missing") return;
     if (pull === "always" || !(await this.docker.hasImage(image))) {
       log.info("Pulling image {image}", { image });
       await this.docker.pull(image, terminal);

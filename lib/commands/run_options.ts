@@ -52,7 +52,8 @@ Capacity and matching:
 Runners:
   --image IMAGE             Runner image (default: ${DEFAULT_IMAGE}); it must have
                             /home/runner/run.sh, which reads ACTIONS_RUNNER_INPUT_JITCONFIG
-  --pull missing|always     Pull the image only when it is missing (default), or before starting
+  --pull missing|always     Pull the image only when it is missing (default), or before every
+                            start
   --network bridge|host|none
                             The runners' network (default: bridge)
   --runner-cpus N           CPUs per runner (default: the CPU count / --max-runners)
