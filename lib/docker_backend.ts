@@ -4,7 +4,14 @@ import type { DeviceSlots } from "./devices.ts";
 import { Docker, JIT_ENV, type ManagedContainer } from "./docker.ts";
 import type { GitHub } from "./github/client.ts";
 import { describeError } from "./github/errors.ts";
-import { deleteRunner, registerJitRunner, type RunnerScope, scopeFor } from "./github/runners.ts";
+import {
+  deleteRunner,
+  JitUnavailable,
+  registerJitRunner,
+  registrationToken,
+  type RunnerScope,
+  scopeFor,
+} from "./github/runners.ts";
 import type { StartAction } from "./plan.ts";
 
 const log = getLogger(["autoscaler", "runners"]);
@@ -25,6 +32,8 @@ export interface DockerRunnerSettings {
   scope: RunnerScope;
   /** Our runners' names start with this (`autoscaler-<host>-`). */
   namePrefix: string;
+  /** The web address `config.sh --url` takes, where JIT is not available (`https://github.com`). */
+  serverUrl: string;
   slots: DeviceSlots;
   /** Whether stderr is a terminal (pull progress is shown there). */
   terminal: boolean;
@@ -38,6 +47,8 @@ export interface DockerRunnerSettings {
 export class DockerBackend implements RunnerBackend {
   #inUse = new Set<string>();
   #imageReady = false;
+  /** False once GitHub answered generate-jitconfig with 404 (GitHub Enterprise Server < 3.10). */
+  #jit = true;
 
   constructor(
     private docker: Docker,
@@ -93,11 +104,7 @@ export class DockerBackend implements RunnerBackend {
     }
     const name = `${this.settings.namePrefix}${crypto.randomUUID().slice(0, 8)}`;
     const scope = scopeFor(action.repo, this.settings.scope);
-    const registration = await registerJitRunner(this.github, scope, {
-      name,
-      labels: action.labels,
-      runnerGroupId: this.settings.runnerGroupId,
-    });
+    const registration = await this.#register(scope, name, action.labels);
     let containerId: string;
     try {
       containerId = await this.docker.start({
@@ -105,7 +112,7 @@ export class DockerBackend implements RunnerBackend {
         image: this.settings.image,
         labels: {
           "runner-name": name,
-          "runner-id": String(registration.id),
+          "runner-id": registration.id === null ? "" : String(registration.id),
           scope,
           repo: action.repo,
           kind,
@@ -114,20 +121,23 @@ export class DockerBackend implements RunnerBackend {
           ...(slot ? { device: slot.id } : {}),
           ...(forJob === undefined ? {} : { "for-job": String(forJob) }),
         },
-        secretEnv: { [JIT_ENV]: registration.jitConfig },
+        secretEnv: registration.env,
         user: this.settings.user,
         cpus: this.settings.cpus,
         memoryMiB: this.settings.memoryMiB,
         pidsLimit: this.settings.pidsLimit,
         network: this.settings.network,
         deviceArgs: slot?.args ?? [],
-        command: ["/home/runner/run.sh"],
+        command: registration.command,
       });
     } catch (error) {
-      const outcome = await deleteRunner(this.github, scope, registration.id).catch((e) =>
-        `not deleted (${describeError(e)})`
-      );
-      log.error("Runner {name} did not start; its registration was {outcome}", { name, outcome });
+      if (registration.id !== null) {
+        const id = registration.id;
+        const outcome = await deleteRunner(this.github, scope, id).catch((e) =>
+          `not deleted (${describeError(e)})`
+        );
+        log.error("Runner {name} did not start; its registration was {outcome}", { name, outcome });
+      }
       throw error;
     }
     if (slot) this.#inUse.add(slot.id);
@@ -138,5 +148,49 @@ export class DockerBackend implements RunnerBackend {
       container: containerId.slice(0, 12),
     });
     return name;
+  }
+
+  /**
+   * A just-in-time registration (the runner takes its config from `ACTIONS_RUNNER_INPUT_JITCONFIG`),
+   * or where GitHub has none, a registration token for `config.sh --ephemeral --unattended`, which
+   * registers the runner itself when the container starts. Either way the secret and the
+   * settings reach the runner only through its environment.
+   */
+  async #register(
+    scope: string,
+    name: string,
+    labels: string[],
+  ): Promise<{ id: number | null; env: Record<string, string>; command: string[] }> {
+    if (this.#jit) {
+      try {
+        const { id, jitConfig } = await registerJitRunner(this.github, scope, {
+          name,
+          labels,
+          runnerGroupId: this.settings.runnerGroupId,
+        });
+        return { id, env: { [JIT_ENV]: jitConfig }, command: ["/home/runner/run.sh"] };
+      } catch (error) {
+        if (!(error instanceof JitUnavailable)) throw error;
+        log.warn("{message}; registering runners with config.sh and a registration token", {
+          message: error.message,
+        });
+        this.#jit = false;
+      }
+    }
+    const token = await registrationToken(this.github, scope);
+    return {
+      id: null,
+      env: {
+        ACTIONS_RUNNER_INPUT_URL: `${this.settings.serverUrl}/${scope}`,
+        ACTIONS_RUNNER_INPUT_TOKEN: token,
+        ACTIONS_RUNNER_INPUT_NAME: name,
+        ACTIONS_RUNNER_INPUT_LABELS: labels.join(","),
+      },
+      command: [
+        "sh",
+        "-c",
+        "cd /home/runner && ./config.sh --unattended --ephemeral --disableupdate && exec ./run.sh",
+      ],
+    };
   }
 }

@@ -6,6 +6,7 @@ import { Docker } from "../docker.ts";
 import { DockerBackend } from "../docker_backend.ts";
 import { UsageError } from "../errors.ts";
 import { createGitHub, type GitHub, type GitHubAuth } from "../github/client.ts";
+import { serverUrl } from "../github/api_url.ts";
 import { findToken } from "../github/token.ts";
 import { hostProfile } from "../labels.ts";
 import type { CommandRunner } from "../system/command.ts";
@@ -98,6 +99,7 @@ export async function prepare(
       runnerGroupId: options.runnerGroupId,
       scope: options.runnerScope,
       namePrefix: prefix,
+      serverUrl: serverUrl(options.apiUrl),
       slots: deviceSlots(host, await deviceGroups(deps.run, devicePaths(host))),
       terminal: Deno.stderr.isTerminal(),
     }, () => new Date())

@@ -1,6 +1,16 @@
 import { UsageError } from "../errors.ts";
 
 /**
+ * The web address runners register against (`config.sh --url`): `https://github.com` for
+ * api.github.com, `https://host` for GitHub Enterprise Server's `https://host/api/v3`, else the
+ * API base itself (the simulator serves both).
+ */
+export function serverUrl(apiBase: string): string {
+  if (apiBase === "https://api.github.com") return "https://github.com";
+  return apiBase.replace(/\/api\/v3$/, "");
+}
+
+/**
  * The REST API base: `--api-url` or `GITHUB_API_URL` if given, else `https://<GH_HOST>/api/v3`
  * for GitHub Enterprise Server, else `https://api.github.com`. Plain http only to loopback, so
  * a token never crosses a network in the clear.

@@ -127,6 +127,24 @@ export async function registerJitRunner(
   }
 }
 
+/** A registration token for `config.sh` (valid one hour), where JIT is not available. */
+export async function registrationToken(github: GitHub, scope: string): Promise<string> {
+  const { path, params } = scopePath(scope);
+  try {
+    const response = await github.request(
+      `POST ${path}/actions/runners/registration-token`,
+      params,
+    );
+    const token = (response.data as { token?: unknown }).token;
+    if (typeof token !== "string") {
+      throw new Error(`registration-token for ${scope} answered without a token`);
+    }
+    return token;
+  } catch (error) {
+    throw authErrorFor(error) ?? error;
+  }
+}
+
 /** Deletes a runner registration: `deleted`, `busy` (422: retry later) or `gone` (404). */
 export async function deleteRunner(
   github: GitHub,

@@ -58,10 +58,13 @@ export class GitHubSimulator {
   readonly faults: Fault[] = [];
   /** Every JIT configuration handed out, in order (tests look for them where they must not be). */
   readonly jitConfigs: string[] = [];
+  /** The registration token of every runner `config.sh` registered, in order. */
+  readonly registrations: string[] = [];
   /** While true, runners that ask for work get none (a job cancelled as its runner starts). */
   holdRunners = false;
   readonly #tokens: Map<string, number | null>;
   readonly #runnerSecrets = new Map<number, string>();
+  readonly #registrationTokens = new Map<string, string>();
   readonly #options: SimulatorOptions;
   #server: Deno.HttpServer | null = null;
   #remaining: number;
@@ -157,6 +160,14 @@ export class GitHubSimulator {
         const org = this.world.accounts.get(m.org!.toLowerCase());
         return org?.type === "Organization" ? this.#jitConfig(org.login, req) : notFound();
       }),
+      route("POST", "/repos/{owner}/{repo}/actions/runners/registration-token", (m) => {
+        const repo = this.world.repo(`${m.owner}/${m.repo}`);
+        return repo ? this.#registrationToken(`${repo.owner.login}/${repo.name}`) : notFound();
+      }),
+      route("POST", "/orgs/{org}/actions/runners/registration-token", (m) => {
+        const org = this.world.accounts.get(m.org!.toLowerCase());
+        return org?.type === "Organization" ? this.#registrationToken(org.login) : notFound();
+      }),
       route("DELETE", "/repos/{owner}/{repo}/actions/runners/{runner_id}", (m) => {
         const repo = this.world.repo(`${m.owner}/${m.repo}`);
         return repo
@@ -241,6 +252,9 @@ export class GitHubSimulator {
       const token = url.pathname.match(/^\/app\/installations\/(\d+)\/access_tokens$/);
       if (token?.[1]) {
         return record(await this.#installationToken(request, Number(token[1])), false);
+      }
+      if (url.pathname === "/_simulator/register") {
+        return record(await this.#configure(request), false);
       }
       const runner = url.pathname.match(
         /^\/_simulator\/runners\/(\d+)\/(connect|acquire|complete)$/,
@@ -384,6 +398,32 @@ export class GitHubSimulator {
     const config = btoa(`url=${this.url}\nrunner_id=${runner.id}\nsecret=${secret}\n`);
     this.jitConfigs.push(config);
     return json(201, { runner: runnerJson(runner), encoded_jit_config: config });
+  }
+
+  /** A registration token (valid one hour) for `config.sh`, the way in without JIT. */
+  #registrationToken(scope: string): Response {
+    const token = `AREG${crypto.randomUUID().replaceAll("-", "").toUpperCase()}`;
+    this.#registrationTokens.set(token, scope);
+    const expires = new Date(this.world.now().getTime() + 3_600_000).toISOString();
+    return json(201, { token, expires_at: expires.replace(/\.\d+Z$/, "Z") });
+  }
+
+  /**
+   * What the stand-in `config.sh` speaks: registers a runner with a registration token (lines
+   * `token`, `name`, `labels` in the body) and answers `runner_id=` and `secret=` lines.
+   */
+  async #configure(request: Request): Promise<Response> {
+    const [token = "", name = "", labels = ""] = (await request.text()).split("\n");
+    const scope = this.#registrationTokens.get(token.trim());
+    if (!scope || !name.trim()) return new Response("bad registration token\n", { status: 401 });
+    const runner = this.world.addRunner(scope, {
+      name: name.trim(),
+      labels: labels.split(",").map((l) => l.trim()).filter(Boolean),
+    });
+    const secret = crypto.randomUUID();
+    this.#runnerSecrets.set(runner.id, secret);
+    this.registrations.push(token.trim());
+    return new Response(`runner_id=${runner.id}\nsecret=${secret}\n`);
   }
 
   #deleteRunner(scope: string, id: string): Response {

@@ -388,3 +388,35 @@ Deno.test({
     }, { jobSeconds: 1 });
   },
 });
+
+Deno.test({
+  name: "docker: without JIT (old GitHub Enterprise Server), config.sh registers each runner",
+  ignore: !ENGINE,
+  async fn() {
+    await withSimulator(async (sim) => {
+      await withPrefix(async (prefix) => {
+        sim.world.addRepo("acme/app", { org: true });
+        const { jobs } = sim.world.addRun("acme/app", {
+          name: "CI",
+          jobs: [{ name: "a", labels: ["self-hosted"] }, { name: "b", labels: ["self-hosted"] }],
+        });
+        const daemon = await Daemon.start(sim, prefix);
+        try {
+          await waitFor(
+            "both jobs done and nothing of ours left",
+            async () =>
+              jobs.every((job) => job.status === "completed") && ours(sim, prefix).length === 0 &&
+              (await containersOf(prefix)).length === 0,
+          );
+        } finally {
+          assert.equal(await daemon.stop(), 0, daemon.stderr);
+        }
+        assert.equal(sim.jitConfigs.length, 0);
+        assert.equal(sim.registrations.length, 2, "one registration token used per runner");
+        assert.equal(new Set(jobs.map((j) => j.runnerName)).size, 2);
+        assert.match(daemon.stderr, /no just-in-time runner registration for acme\/app \(404\)/);
+        for (const token of sim.registrations) assert.ok(!daemon.stderr.includes(token));
+      });
+    }, { jit: false });
+  },
+});

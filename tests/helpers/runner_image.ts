@@ -1,17 +1,35 @@
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 
-const RUN_SH = fileURLToPath(new URL("../runner_image/run.sh", import.meta.url));
+const SCRIPTS = ["run.sh", "config.sh"].map((name) => ({
+  name,
+  path: fileURLToPath(new URL(`../runner_image/${name}`, import.meta.url)),
+}));
 
 /**
  * The stand-in runner image the Docker tests start (built locally: no registry is reachable),
  * tagged with a digest of its script so a changed script makes a new image.
  */
-export const TEST_IMAGE = `autoscaler-test-runner:${
-  [...new Uint8Array(await crypto.subtle.digest("SHA-256", await Deno.readFile(RUN_SH)))]
-    .slice(0, 6).map((b) => b.toString(16).padStart(2, "0")).join("")
-}`;
-const APPLETS = ["sh", "base64", "sed", "sleep", "wget", "id", "cat", "echo", "printf", "env"];
+export const TEST_IMAGE = `autoscaler-test-runner:${await digest()}`;
+
+async function digest(): Promise<string> {
+  const texts = await Promise.all(SCRIPTS.map(({ path }) => Deno.readTextFile(path)));
+  const hash = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(texts.join("\0")));
+  return [...new Uint8Array(hash)].slice(0, 6).map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+const APPLETS = [
+  "sh",
+  "base64",
+  "sed",
+  "sleep",
+  "wget",
+  "id",
+  "cat",
+  "echo",
+  "printf",
+  "env",
+  "rm",
+];
 
 async function docker(args: string[], stdin?: Uint8Array): Promise<Deno.CommandOutput> {
   const child = new Deno.Command("docker", {
@@ -30,7 +48,8 @@ async function docker(args: string[], stdin?: Uint8Array): Promise<Deno.CommandO
 
 /**
  * Builds `TEST_IMAGE` once per engine with `docker import`: a root of Debian's static busybox,
- * a `runner` user (uid 1001, as in the official image) and the stand-in `/home/runner/run.sh`.
+ * a `runner` user (uid 1001, as in the official image) and the stand-in `/home/runner/run.sh`
+ * and `config.sh`.
  */
 export async function ensureTestImage(): Promise<void> {
   if ((await docker(["image", "inspect", TEST_IMAGE])).success) return;
@@ -47,8 +66,10 @@ export async function ensureTestImage(): Promise<void> {
       "root:x:0:0:root:/root:/bin/sh\nrunner:x:1001:1001:runner:/home/runner:/bin/sh\n",
     );
     await Deno.writeTextFile(join(root, "etc/group"), "root:x:0:\nrunner:x:1001:\n");
-    await Deno.copyFile(RUN_SH, join(root, "home/runner/run.sh"));
-    await Deno.chmod(join(root, "home/runner/run.sh"), 0o755);
+    for (const { name, path } of SCRIPTS) {
+      await Deno.copyFile(path, join(root, "home/runner", name));
+      await Deno.chmod(join(root, "home/runner", name), 0o755);
+    }
     const tar = await new Deno.Command("tar", {
       args: ["-C", root, "--owner=0", "--group=0", "-cf", "-", "."],
       stdout: "piped",

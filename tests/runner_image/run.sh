@@ -1,10 +1,15 @@
 #!/bin/sh
 # Stand-in for the GitHub Actions runner's run.sh in the test image (busybox only). Like the real
-# runner it reads its just-in-time config from ACTIONS_RUNNER_INPUT_JITCONFIG, takes one job and
-# exits; it speaks the simulator's small runner protocol instead of GitHub's.
+# runner it reads its just-in-time config from ACTIONS_RUNNER_INPUT_JITCONFIG (or what config.sh
+# wrote), takes one job and exits; it speaks the simulator's small protocol instead of GitHub's.
 set -eu
-config=$(printf '%s' "${ACTIONS_RUNNER_INPUT_JITCONFIG:?no JIT config in the environment}" | base64 -d)
-unset ACTIONS_RUNNER_INPUT_JITCONFIG
+if [ -n "${ACTIONS_RUNNER_INPUT_JITCONFIG:-}" ]; then
+  config=$(printf '%s' "$ACTIONS_RUNNER_INPUT_JITCONFIG" | base64 -d)
+  unset ACTIONS_RUNNER_INPUT_JITCONFIG
+else
+  # Configured by config.sh with a registration token.
+  config=$(cat /tmp/.runner)
+fi
 field() { printf '%s\n' "$config" | sed -n "s/^$1=//p"; }
 url=$(field url)
 id=$(field runner_id)

@@ -74,6 +74,12 @@ const REQUESTS: Record<string, { path: string; body?: Record<string, unknown> }>
     path: "/orgs/org/actions/runners/generate-jitconfig",
     body: { name: "jit-2", runner_group_id: 1, labels: ["self-hosted"] },
   },
+  "POST /repos/{owner}/{repo}/actions/runners/registration-token": {
+    path: "/repos/org/app/actions/runners/registration-token",
+  },
+  "POST /orgs/{org}/actions/runners/registration-token": {
+    path: "/orgs/org/actions/runners/registration-token",
+  },
   "DELETE /repos/{owner}/{repo}/actions/runners/{runner_id}": {
     path: "/repos/org/app/actions/runners/{jit-1}",
   },
