@@ -5,6 +5,11 @@ import { demoCommand } from "./lib/commands/demo.ts";
 import { detectCommand } from "./lib/commands/detect.ts";
 import { planCommand } from "./lib/commands/plan.ts";
 import { runCommand as runDaemon } from "./lib/commands/run.ts";
+import {
+  installServiceCommand,
+  serviceCommand,
+  uninstallServiceCommand,
+} from "./lib/commands/service.ts";
 import { statusCommand } from "./lib/commands/status.ts";
 import { UsageError } from "./lib/errors.ts";
 import { describeError } from "./lib/github/errors.ts";
@@ -19,6 +24,9 @@ const COMMANDS: readonly Command[] = [
   planCommand,
   runDaemon,
   statusCommand,
+  installServiceCommand,
+  uninstallServiceCommand,
+  serviceCommand,
 ];
 
 const COMMON_OPTIONS: ParseArgsOptionsConfig = {
@@ -74,18 +82,18 @@ export async function main(argv: readonly string[], deps: Deps): Promise<number>
   }
   const helpHint = `autoscaler ${command.name} --help`;
   try {
-    const { values } = parseArgs({
+    const { values, positionals } = parseArgs({
       args: [...rest],
       options: { ...COMMON_OPTIONS, ...command.options },
       strict: true,
-      allowPositionals: false,
+      allowPositionals: command.positionals === true,
     });
     if (values.help === true) {
       deps.print(`${command.help}\n\n${COMMON_HELP}\n`);
       return 0;
     }
     setupLogging({ level: logLevel(values["log-level"]), format: logFormat(values["log-format"]) });
-    return await command.run({ ...values }, deps);
+    return await command.run({ ...values }, deps, { args: rest, positionals });
   } catch (error) {
     if (error instanceof UsageError) return usageFailure(error.message, helpHint);
     const parseProblem = describeParseError(error);

@@ -28,6 +28,15 @@ export interface Command {
   /** The whole `autoscaler <name> --help` text, without the common options. */
   help: string;
   options: ParseArgsOptionsConfig;
-  /** Does the work; returns the exit code. Throws `UsageError` for bad option values. */
-  run(values: OptionValues, deps: Deps): Promise<number>;
+  /** Whether it takes words after its options (`service start`). */
+  positionals?: boolean;
+  /**
+   * Does the work; returns the exit code. Throws `UsageError` for bad option values. `args` are
+   * the words after the command's name, as given.
+   */
+  run(
+    values: OptionValues,
+    deps: Deps,
+    input: { args: readonly string[]; positionals: readonly string[] },
+  ): Promise<number>;
 }

@@ -7,7 +7,8 @@ export type CommandOutcome =
 
 /** How to run a tool. */
 export interface CommandOptions {
-  timeoutMs?: number;
+  /** Default `DEFAULT_TIMEOUT_MS`; null waits as long as the tool runs (`journalctl -f`). */
+  timeoutMs?: number | null;
   /** Variables added to the inherited environment: the one way a secret reaches a child. */
   env?: Record<string, string>;
   /** Let the tool write to this process's stdout and stderr (a progress bar on a terminal). */
@@ -58,7 +59,7 @@ export const runCommand: CommandRunner = async (command, args, options = {}) => 
   ]);
   let timer: ReturnType<typeof setTimeout> | undefined;
   const expired = new Promise<"timeout">((resolve) => {
-    timer = setTimeout(() => resolve("timeout"), timeoutMs);
+    if (timeoutMs !== null) timer = setTimeout(() => resolve("timeout"), timeoutMs);
   });
   try {
     const result = await Promise.race([finished, expired]);
@@ -70,7 +71,7 @@ export const runCommand: CommandRunner = async (command, args, options = {}) => 
       }
       child.unref();
       finished.catch(() => {});
-      return { kind: "timed-out", timeoutMs };
+      return { kind: "timed-out", timeoutMs: timeoutMs ?? 0 };
     }
     const [status, stdout, stderr] = result;
     return { kind: "exited", code: status.code, stdout, stderr };

@@ -6,7 +6,7 @@ Deno.test("--help lists the commands that exist and the common options", async (
   const { code, stdout, stderr } = await runCli(["--help"]);
   assert.equal(code, 0, stderr);
   assert.match(stdout, /^Usage: autoscaler <command> \[options\]$/m);
-  assert.match(stdout, /^ {2}detect {2}Show this host/m);
+  assert.match(stdout, /^ {2}detect +Show this host/m);
   assert.match(stdout, /--log-format FORMAT/);
   assert.equal(stderr, "");
 });
@@ -71,3 +71,16 @@ for (const [args, message] of USAGE_ERRORS) {
     assert.equal(stdout, "");
   });
 }
+
+Deno.test("deno.json's start and compile tasks use the program's one permission set", async () => {
+  const { PERMISSION_FLAGS } = await import("../../lib/self.ts");
+  const config = JSON.parse(await Deno.readTextFile(new URL("../../deno.json", import.meta.url)));
+  const flags = PERMISSION_FLAGS.join(" ");
+  assert.ok(config.tasks.start.startsWith(`deno run ${flags} main.ts`), config.tasks.start);
+  const compiles = config.tasks.compile.command.split("&&");
+  assert.equal(compiles.length, 2);
+  for (const compile of compiles) {
+    assert.ok(compile.trim().startsWith(`deno compile ${flags} --include systemd `), compile);
+    assert.ok(!/\s-A\s|--allow-all/.test(compile));
+  }
+});

@@ -40,6 +40,10 @@ export async function cliCommand(
       return value === undefined ? [] : [[name, value]];
     }),
   );
+  // A test may move HOME; Deno's cache must stay where it is, or every run downloads again.
+  inherited.DENO_DIR ??= `${
+    Deno.env.get("XDG_CACHE_HOME") ?? `${Deno.env.get("HOME") ?? "/root"}/.cache`
+  }/deno`;
   return new Deno.Command(Deno.execPath(), {
     args: ["run", "--quiet", ...await startFlags(), `${REPO}main.ts`, ...args],
     cwd: REPO,

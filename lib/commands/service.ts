@@ -1,0 +1,240 @@
+import { parseArgs } from "node:util";
+import { UsageError } from "../errors.ts";
+import { findToken } from "../github/token.ts";
+import { selfCommand } from "../self.ts";
+import { checkOwnership, installUnit, servicePaths, uninstallUnit } from "../service/install.ts";
+import { renderEnvFile, renderUnit, type ServiceScope, UNIT_NAME } from "../service/unit.ts";
+import { toolResult } from "../system/command.ts";
+import type { Command, Deps, OptionValues } from "./command.ts";
+import { parseRunOptions, RUN_OPTIONS } from "./run_options.ts";
+
+const SCOPE_OPTIONS = {
+  user: { type: "boolean" },
+  system: { type: "boolean" },
+} as const;
+
+const SCOPE_HELP = `  --user                    The user's systemd manager (the default)
+  --system                  The system's (as root)`;
+
+function scopeOf(values: OptionValues): ServiceScope {
+  if (values.user === true && values.system === true) {
+    throw new UsageError("Give --user or --system, not both");
+  }
+  return values.system === true ? "system" : "user";
+}
+
+/** Run options that make no sense for a service, or that install-service uses itself. */
+const NOT_FORWARDED = new Set(["dry-run", "once"]);
+
+/** The run options among `args`, in order, each as one `--name=value` word (values kept exact). */
+function forwardedRunArgs(args: readonly string[], options: Command["options"]): string[] {
+  const { tokens } = parseArgs({ args: [...args], options, strict: true, tokens: true });
+  const forwarded: string[] = [];
+  for (const token of tokens) {
+    if (token.kind !== "option" || !(token.name in RUN_OPTIONS) || NOT_FORWARDED.has(token.name)) {
+      continue;
+    }
+    forwarded.push(
+      token.value === undefined ? `--${token.name}` : `--${token.name}=${token.value}`,
+    );
+  }
+  return forwarded;
+}
+
+async function unitTemplate(scope: ServiceScope): Promise<string> {
+  return await Deno.readTextFile(
+    new URL(`../../systemd/github-autoscaler.${scope}.service`, import.meta.url),
+  );
+}
+
+/** Variables that tell the daemon which GitHub to use, kept in the environment file. */
+const HOST_VARIABLES = ["GH_HOST", "GITHUB_API_URL"];
+
+/** `autoscaler install-service`: a systemd unit that runs `autoscaler run` with the given flags. */
+export const installServiceCommand: Command = {
+  name: "install-service",
+  summary: "Install and start a systemd service that runs `autoscaler run` with the given options",
+  help: `Usage: autoscaler install-service [--user | --system] [--dry-run] [--force]
+                                  [--no-token-file] [--destdir DIR] [run options]
+
+Writes ${UNIT_NAME} (user: ~/.config/systemd/user/, system: /etc/systemd/system/)
+whose ExecStart is this program followed by "run" and the run options given here (see
+"autoscaler run --help"), each quoted as systemd requires; then systemctl daemon-reload and
+enable --now. The token (GH_TOKEN, GITHUB_TOKEN or \`gh auth token\`, found now) goes into an
+environment file readable only by its owner (~/.config/github-autoscaler/env or
+/etc/github-autoscaler/env, mode 0600), never into the unit. Installing again updates the unit;
+a unit not written by this program is only replaced with --force. If systemctl fails, the
+previous files are put back.
+
+Options:
+${SCOPE_HELP}
+  --dry-run                 Print the files it would write, and the systemctl calls; change nothing
+  --force                   Replace a unit of the same name not written by this program
+  --no-token-file           Write no environment file; provide the token to the unit yourself
+  --destdir DIR             Write below DIR (packaging) and do not call systemctl`,
+  options: {
+    ...RUN_OPTIONS,
+    ...SCOPE_OPTIONS,
+    force: { type: "boolean" },
+    "no-token-file": { type: "boolean" },
+    destdir: { type: "string" },
+  },
+  async run(values, deps, input) {
+    const scope = scopeOf(values);
+    if (values.once === true) throw new UsageError("--once makes no sense for a service");
+    const runArgs = forwardedRunArgs(input.args, this.options);
+    // The same checks `run` makes, now rather than when the service starts.
+    const options = parseRunOptions(values, deps.env);
+    const destdir = typeof values.destdir === "string" ? values.destdir : "";
+    const paths = servicePaths(scope, deps.env, destdir);
+    let envText: string | null = null;
+    if (values["no-token-file"] !== true && options.app === null) {
+      const { token } = await findToken(deps.env, deps.run);
+      const vars: Record<string, string> = { GH_TOKEN: token };
+      for (const name of HOST_VARIABLES) {
+        const value = deps.env(name);
+        if (value) vars[name] = value;
+      }
+      envText = renderEnvFile(vars);
+    }
+    // The unit names the files where they will be, also when written below --destdir.
+    const installed = servicePaths(scope, deps.env);
+    const unitText = renderUnit(
+      await unitTemplate(scope),
+      [...selfCommand(), "run", ...runArgs],
+      envText === null ? null : installed.envFile,
+    );
+    const ctl = scope === "user" ? "systemctl --user" : "systemctl";
+    if (values["dry-run"] === true) {
+      const shownEnv = envText?.replace(
+        /^GH_TOKEN=(.*)$/m,
+        (_, t: string) => `GH_TOKEN=<the token, ${t.length} characters>`,
+      );
+      deps.print(
+        `Would write ${paths.unit}:\n${unitText}\n` +
+          (shownEnv === undefined
+            ? "Would write no environment file.\n"
+            : `Would write ${paths.envFile} (mode 0600):\n${shownEnv}\n`) +
+          (destdir ? "" : `Would run: ${ctl} daemon-reload; ${ctl} enable --now ${UNIT_NAME}\n`),
+      );
+      return 0;
+    }
+    await installUnit(deps.run, {
+      scope,
+      paths,
+      unitText,
+      envText,
+      force: values.force === true,
+      enable: destdir === "",
+    });
+    deps.print(
+      `Wrote ${paths.unit}\n` +
+        (envText === null ? "" : `Wrote ${paths.envFile} (mode 0600)\n`) +
+        (destdir
+          ? `Not enabled: written below ${destdir}\n`
+          : `Enabled and started ${UNIT_NAME}; see "autoscaler service status${
+            scope === "system" ? " --system" : ""
+          }"\n`),
+    );
+    if (scope === "user" && !destdir) deps.print(await lingerHint(deps));
+    return 0;
+  },
+};
+
+/** For a user unit: how to keep it running without a login session, unless lingering is on. */
+async function lingerHint(deps: Deps): Promise<string> {
+  const user = deps.env("USER") ?? deps.env("LOGNAME") ?? "";
+  if (!user) return "";
+  const result = toolResult(
+    "loginctl",
+    await deps.run("loginctl", ["show-user", user, "--property=Linger", "--value"], {
+      timeoutMs: 10_000,
+    }),
+  );
+  if (result.ok && result.stdout.trim() === "yes") return "";
+  return `A user service stops when ${user} logs out. To keep it running, once: ` +
+    `sudo loginctl enable-linger ${user}\n`;
+}
+
+/** `autoscaler uninstall-service`: stop, disable and remove the unit and its environment file. */
+export const uninstallServiceCommand: Command = {
+  name: "uninstall-service",
+  summary: "Stop, disable and remove the systemd service and its environment file",
+  help: `Usage: autoscaler uninstall-service [--user | --system] [--force] [--destdir DIR]
+
+Runs systemctl disable --now, removes ${UNIT_NAME} and its environment file, and reloads
+systemd. A unit not written by this program is only removed with --force.
+
+Options:
+${SCOPE_HELP}
+  --force                   Remove a unit of that name not written by this program
+  --destdir DIR             Remove below DIR and do not call systemctl`,
+  options: { ...SCOPE_OPTIONS, force: { type: "boolean" }, destdir: { type: "string" } },
+  async run(values, deps) {
+    const scope = scopeOf(values);
+    const destdir = typeof values.destdir === "string" ? values.destdir : "";
+    const paths = servicePaths(scope, deps.env, destdir);
+    const removed = destdir
+      ? await removeBelow(paths, values.force === true)
+      : await uninstallUnit(deps.run, scope, paths, values.force === true);
+    deps.print(
+      removed
+        ? `Removed ${paths.unit} and ${paths.envFile}\n`
+        : `No ${UNIT_NAME} at ${paths.unit}\n`,
+    );
+    return 0;
+  },
+};
+
+async function removeBelow(paths: { unit: string; envFile: string }, force: boolean) {
+  if ((await checkOwnership(paths.unit, force)) === null) return false;
+  await Deno.remove(paths.unit);
+  await Deno.remove(paths.envFile).catch(() => {});
+  return true;
+}
+
+const VERBS = ["start", "stop", "restart", "status", "logs"];
+
+/** `autoscaler service <verb>`: systemctl and journalctl for the installed service. */
+export const serviceCommand: Command = {
+  name: "service",
+  summary: "Start, stop, restart the service, or show its status or logs",
+  help: `Usage: autoscaler service start|stop|restart|status|logs [--user | --system] [-f]
+
+Runs systemctl [--user] start|stop|restart|status ${UNIT_NAME}, or for logs
+journalctl [--user] --unit ${UNIT_NAME} (-f follows). Their output is shown as it comes;
+a non-zero exit of theirs (a stopped service's status, say) makes this exit 1.
+
+Options:
+${SCOPE_HELP}
+  -f, --follow              With logs: keep printing new lines`,
+  options: { ...SCOPE_OPTIONS, follow: { type: "boolean", short: "f" } },
+  positionals: true,
+  async run(values, deps, input) {
+    const [verb, ...extra] = input.positionals;
+    if (verb === undefined || !VERBS.includes(verb) || extra.length > 0) {
+      throw new UsageError(
+        verb === undefined
+          ? `Give one of ${VERBS.join(", ")}`
+          : `Unknown service action "${[verb, ...extra].join(" ")}": use one of ${
+            VERBS.join(", ")
+          }`,
+      );
+    }
+    if (values.follow === true && verb !== "logs") throw new UsageError("--follow goes with logs");
+    const scope = scopeOf(values);
+    const user = scope === "user" ? ["--user"] : [];
+    const [tool, args] = verb === "logs"
+      ? ["journalctl", [
+        ...user,
+        "--unit",
+        UNIT_NAME,
+        ...(values.follow === true ? ["--follow"] : []),
+      ]]
+      : ["systemctl", [...user, verb, UNIT_NAME]];
+    const outcome = await deps.run(tool, args, { timeoutMs: null, passthrough: true });
+    const result = toolResult(tool, outcome);
+    if (!result.ok && outcome.kind !== "exited") throw new Error(result.reason);
+    return result.ok ? 0 : 1;
+  },
+};

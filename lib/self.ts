@@ -1,0 +1,28 @@
+import { fileURLToPath } from "node:url";
+
+/**
+ * The program's Deno permission set: the same in `deno.json`'s `start` and `compile` tasks (a test
+ * holds them together) and in the `deno run` form a service unit uses when run from source.
+ */
+export const PERMISSION_FLAGS = [
+  "--allow-read",
+  "--allow-write",
+  "--allow-env",
+  "--allow-run",
+  "--allow-net",
+  "--allow-sys=hostname",
+];
+
+/** Whether this is a `deno compile` binary rather than `deno run main.ts`. */
+export function isCompiled(): boolean {
+  return Deno.mainModule.includes("/deno-compile-");
+}
+
+/**
+ * The command that starts this program again: the binary itself when compiled, else `deno run`
+ * with the permission set and the absolute path of `main.ts`.
+ */
+export function selfCommand(): string[] {
+  if (isCompiled()) return [Deno.execPath()];
+  return [Deno.execPath(), "run", ...PERMISSION_FLAGS, fileURLToPath(Deno.mainModule)];
+}

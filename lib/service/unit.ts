@@ -1,0 +1,55 @@
+import { UsageError } from "../errors.ts";
+
+/** The unit's file name. */
+export const UNIT_NAME = "github-autoscaler.service";
+
+/** The first line of every unit we write; a unit without it is not ours to overwrite. */
+export const UNIT_MARKER = "# Written by github-autoscaler";
+
+/** Where a unit is installed: the user's systemd manager or the system's. */
+export type ServiceScope = "user" | "system";
+
+/**
+ * One `ExecStart=` word: double-quoted, with `\` and `"` escaped as systemd unquotes them, `%`
+ * doubled (specifiers) and `$` doubled (variable expansion), so every value reaches the program
+ * exactly as given. A newline or other control character cannot be expressed and is refused.
+ */
+export function quoteExecArg(arg: string): string {
+  // deno-lint-ignore no-control-regex
+  if (/[\x00-\x1f\x7f]/.test(arg)) {
+    throw new UsageError(
+      `Cannot put ${JSON.stringify(arg)} in a service unit: it holds a control character`,
+    );
+  }
+  return `"${
+    arg.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("%", "%%").replaceAll(
+      "$",
+      "$$$$",
+    )
+  }"`;
+}
+
+/** The unit text: the template with its command line and environment file filled in. */
+export function renderUnit(template: string, execStart: string[], envFile: string | null): string {
+  // Replacer functions: a replacement string would read `$$` as `$`.
+  const command = execStart.map(quoteExecArg).join(" ");
+  return template
+    .replace("@EXEC_START@", () => command)
+    .replace("@ENVIRONMENT_FILE@", () => envFile === null ? "" : `EnvironmentFile=${envFile}`);
+}
+
+/**
+ * The environment file: `KEY=value` lines; values are double-quoted with escapes where needed.
+ */
+export function renderEnvFile(vars: Record<string, string>): string {
+  return Object.entries(vars).map(([key, value]) => {
+    // deno-lint-ignore no-control-regex
+    if (/[\x00-\x1f\x7f]/.test(value)) {
+      throw new UsageError(
+        `Cannot write ${key} to the environment file: it holds a control character`,
+      );
+    }
+    const plain = /^[\w.:/@+=,-]*$/.test(value);
+    return `${key}=${plain ? value : `"${value.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`}`;
+  }).join("\n") + "\n";
+}
