@@ -3,6 +3,7 @@ import { getLogger, type LogLevel } from "@logtape/logtape";
 import type { Command, Deps } from "./lib/commands/command.ts";
 import { demoCommand } from "./lib/commands/demo.ts";
 import { detectCommand } from "./lib/commands/detect.ts";
+import { doctorCommand } from "./lib/commands/doctor.ts";
 import { planCommand } from "./lib/commands/plan.ts";
 import { runCommand as runDaemon } from "./lib/commands/run.ts";
 import {
@@ -27,6 +28,7 @@ const COMMANDS: readonly Command[] = [
   installServiceCommand,
   uninstallServiceCommand,
   serviceCommand,
+  doctorCommand,
 ];
 
 const COMMON_OPTIONS: ParseArgsOptionsConfig = {

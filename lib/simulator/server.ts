@@ -34,6 +34,8 @@ export interface SimulatorOptions {
   jit?: boolean;
   /** How long a stand-in runner works on a job, in seconds. */
   jobSeconds?: number;
+  /** The `x-oauth-scopes` header of a classic token's answers (`repo, workflow`). */
+  scopes?: string;
   world?: SimWorld;
 }
 
@@ -83,6 +85,17 @@ export class GitHubSimulator {
         handler,
       ] as [string, URLPattern, Handler];
     this.#routes = [
+      route("GET", "/rate_limit", () => {
+        const limit = this.#options.rateLimit ?? 5000;
+        const core = {
+          limit,
+          remaining: this.#remaining,
+          reset: this.#resetAt(),
+          used: limit - this.#remaining,
+        };
+        const search = { limit: 30, remaining: 30, reset: this.#resetAt(), used: 0 };
+        return json(200, { resources: { core, search }, rate: core });
+      }),
       route("GET", "/user/repos", (_m, url) => this.#repos(url, this.world.repos)),
       route("GET", "/orgs/{org}/repos", (m, url) => {
         const org = this.world.accounts.get(m.org!.toLowerCase());
@@ -198,6 +211,15 @@ export class GitHubSimulator {
     return `http://127.0.0.1:${addr.port}`;
   }
 
+  /** Makes a token invalid, as revoking it on GitHub does. */
+  revoke(token: string): void {
+    this.#tokens.delete(token);
+  }
+
+  #resetAt(): number {
+    return (Math.floor(this.world.now().getTime() / 3_600_000) + 1) * 3600;
+  }
+
   /** Requests left in the primary rate limit. */
   get remaining(): number {
     return this.#remaining;
@@ -295,8 +317,13 @@ export class GitHubSimulator {
           false,
         );
       }
-      this.#remaining--;
-      return record(this.#withRateHeaders(response), true);
+      if (this.#options.scopes !== undefined) {
+        response.headers.set("x-oauth-scopes", this.#options.scopes);
+      }
+      // GitHub does not count /rate_limit against the limit.
+      const counted = route !== "GET /rate_limit";
+      if (counted) this.#remaining--;
+      return record(this.#withRateHeaders(response), counted);
     }
     this.#remaining--;
     return record(this.#withRateHeaders(notFound()), true);
@@ -311,7 +338,7 @@ export class GitHubSimulator {
 
   #withRateHeaders(response: Response): Response {
     const limit = this.#options.rateLimit ?? 5000;
-    const reset = (Math.floor(this.world.now().getTime() / 3_600_000) + 1) * 3600;
+    const reset = this.#resetAt();
     response.headers.set("x-ratelimit-limit", String(limit));
     response.headers.set("x-ratelimit-remaining", String(Math.max(0, this.#remaining)));
     response.headers.set("x-ratelimit-used", String(limit - Math.max(0, this.#remaining)));

@@ -70,13 +70,22 @@ export async function runCli(
 }
 
 /** Runs the CLI as an x64, CPU-only host (fixture root, fake tools) with a clean gh config. */
-export async function asX64Host(args: string[], env: Record<string, string> = {}) {
+export async function asX64Host(
+  args: string[],
+  env: Record<string, string> = {},
+  tools: Record<string, string> = {},
+) {
   const root = await makeRoot({
     "proc/cpuinfo": await fixture("cpuinfo/x86_64_amd_epyc_9654_head.txt"),
     "proc/meminfo": await fixture("cpuinfo/meminfo_x86_64_16GB.txt"),
   });
   const gone = 'echo "not installed in this test" >&2\nexit 127';
-  const bin = await makeFakeBin({ "nvidia-smi": gone, rocminfo: gone, docker: "echo 20.10.24" });
+  const bin = await makeFakeBin({
+    "nvidia-smi": gone,
+    rocminfo: gone,
+    docker: "echo 20.10.24",
+    ...tools,
+  });
   const ghConfig = await Deno.makeTempDir();
   try {
     return await runCli([...args, "--root", root], {

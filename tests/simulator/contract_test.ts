@@ -46,6 +46,7 @@ function responseSchema(route: string): { status: number; schema: unknown } {
 
 /** A request to make for each route, with the world set up below. */
 const REQUESTS: Record<string, { path: string; body?: Record<string, unknown> }> = {
+  "GET /rate_limit": { path: "/rate_limit" },
   "GET /user/repos": { path: "/user/repos" },
   "GET /orgs/{org}/repos": { path: "/orgs/org/repos" },
   "GET /users/{username}/repos": { path: "/users/someone/repos" },
