@@ -78,6 +78,12 @@ Deno.test("install-service --user writes the unit and a 0600 token file, then en
     );
     assert.match(unit, new RegExp(`^EnvironmentFile=${envPath(box.home)}$`, "m"));
     assert.ok(!unit.includes(TOKEN), "the token is not in the unit");
+    // The unit as written, whose ExecStart starts with this deno, passes systemd's own check.
+    const verify = await new Deno.Command("systemd-analyze", {
+      args: ["verify", unitPath(box.home)],
+    }).output();
+    assert.equal(verify.code, 0);
+    assert.equal(new TextDecoder().decode(verify.stderr), "");
     assert.equal(await Deno.readTextFile(envPath(box.home)), `GH_TOKEN=${TOKEN}\n`);
     assert.equal((await Deno.stat(envPath(box.home))).mode! & 0o777, 0o600);
     assert.deepEqual(await box.recorded(), [
