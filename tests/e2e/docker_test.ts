@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { LABEL, MANAGED_BY } from "../../lib/docker.ts";
-import type { GitHubSimulator } from "../../lib/simulator/server.ts";
+import type { SimJob } from "../../lib/simulator/objects.ts";
+import type { GitHubSimulator, SimulatorOptions } from "../../lib/simulator/server.ts";
 import { cliCommand } from "../helpers/cli.ts";
 import { ENGINE_VERSION } from "../helpers/engine.ts";
 import { ensureTestImage, TEST_IMAGE } from "../helpers/runner_image.ts";
@@ -97,326 +98,306 @@ async function withPrefix(fn: (prefix: string) => Promise<void>) {
   }
 }
 
+/**
+ * A test that needs the engine (skipped, visibly, without one): a simulator with `options` and a
+ * unique runner-name prefix, both cleaned up afterwards.
+ */
+function engineTest(
+  name: string,
+  fn: (sim: GitHubSimulator, prefix: string) => Promise<void>,
+  options: SimulatorOptions = {},
+) {
+  Deno.test({
+    name: `docker: ${name}`,
+    ignore: !ENGINE,
+    fn: () => withSimulator((sim) => withPrefix((prefix) => fn(sim, prefix)), options),
+  });
+}
+
 const ours = (sim: GitHubSimulator, prefix: string) =>
   sim.world.runners.filter((r) => r.name.startsWith(`${prefix}-`));
 
-Deno.test({
-  name: "docker: each compatible job is served once in a hardened container, and nothing is left",
-  ignore: !ENGINE,
-  async fn() {
-    await withSimulator(async (sim) => {
-      await withPrefix(async (prefix) => {
-        sim.world.addRepo("acme/app", { org: true });
-        sim.world.addRepo("acme/arm", { org: true });
-        const { jobs } = sim.world.addRun("acme/app", {
-          name: "CI",
-          jobs: [
-            { name: "one", labels: ["self-hosted", "linux"] },
-            { name: "two", labels: ["self-hosted", "linux"] },
-            { name: "three", labels: ["self-hosted"] },
-            { name: "gpu", labels: ["self-hosted", "gpu"] },
-            { name: "hosted", labels: ["ubuntu-latest"] },
-          ],
-        });
-        const arm = sim.world.addRun("acme/arm", {
-          name: "Build",
-          path: ".github/workflows/arm64-ci.yml",
-          jobs: [{ name: "arm", labels: ["self-hosted"] }],
-        });
-        // Containers that are not this daemon's: another host's runner, and a plain container.
-        const foreign = crypto.randomUUID().slice(0, 6);
-        const others = [
-          (await docker(
-            "run",
-            "--detach",
-            "--name",
-            `other-runner-${foreign}`,
-            "--label",
-            `${LABEL}.managed-by=${MANAGED_BY}`,
-            "--label",
-            `${LABEL}.runner-name=autoscaler-elsewhere-${foreign}`,
-            "--label",
-            `${LABEL}.repo=acme/app`,
-            "--label",
-            `${LABEL}.created=2020-01-01T00:00:00Z`,
-            TEST_IMAGE,
-            "sleep",
-            "600",
-          )).trim(),
-          (await docker(
-            "run",
-            "--detach",
-            "--name",
-            `plain-${foreign}`,
-            TEST_IMAGE,
-            "sleep",
-            "600",
-          ))
-            .trim(),
-        ];
-        const daemon = await Daemon.start(sim, prefix);
-        let exit = -1;
-        try {
-          await waitFor(
-            "a running runner container",
-            async () => (await containersOf(prefix, false)).length > 0,
-          );
-          const [id] = await containersOf(prefix, false);
-          const [inspected] = JSON.parse(await docker("inspect", id!));
-          const host = inspected.HostConfig;
-          assert.equal(inspected.Config.User, "1001:1001");
-          assert.deepEqual(host.CapDrop, ["ALL"]);
-          assert.deepEqual(host.SecurityOpt, ["no-new-privileges"]);
-          assert.equal(host.PidsLimit, 4096);
-          assert.ok(host.Memory > 0 && host.NanoCpus > 0, "memory and CPU limits");
-          assert.equal(host.Init, true);
-          assert.equal(host.Privileged, false);
-          assert.deepEqual(host.Binds ?? [], []);
-          assert.deepEqual(inspected.Mounts, []);
-          assert.ok(!JSON.stringify(inspected).includes("docker.sock"));
-          assert.equal(inspected.Config.Labels[`${LABEL}.repo`], "acme/app");
+/** Waits until `jobs` are done and no registration or container of `prefix` is left. */
+async function waitUntilClean(
+  sim: GitHubSimulator,
+  prefix: string,
+  jobs: SimJob[],
+  onPoll: () => void = () => {},
+): Promise<void> {
+  await waitFor("the jobs done and nothing of ours left", async () => {
+    onPoll();
+    return jobs.every((job) => job.status === "completed") && ours(sim, prefix).length === 0 &&
+      (await containersOf(prefix)).length === 0;
+  });
+}
 
-          // No JIT config, runner secret or token on any command line while runners run.
-          const cmdlines = decoder.decode(
-            (await new Deno.Command("sh", {
-              args: ["-c", "cat /proc/[0-9]*/cmdline 2>/dev/null | tr '\\0' ' '"],
-              stdout: "piped",
-            }).output()).stdout,
-          );
-          assert.ok(cmdlines.length > 0);
-          for (const config of sim.jitConfigs) {
-            assert.ok(!cmdlines.includes(config), "a JIT config is on a command line");
-            const secret = atob(config).match(/secret=(\S+)/)?.[1]!;
-            assert.ok(!cmdlines.includes(secret), "a runner secret is on a command line");
-          }
-          assert.ok(!cmdlines.includes(TOKEN), "the token is on a command line");
-
-          const served = jobs.slice(0, 3);
-          await waitFor(
-            "the three jobs done and nothing of ours left",
-            async () =>
-              served.every((job) => job.status === "completed") &&
-              ours(sim, prefix).length === 0 && (await containersOf(prefix)).length === 0,
-          );
-        } finally {
-          exit = await daemon.stop();
-          const states = await docker("inspect", "--format", "{{.State.Status}}", ...others)
-            .catch((error) => String(error));
-          await docker("rm", "--force", ...others).catch(() => "");
-          assert.equal(states, "running\nrunning\n", "containers not ours are left alone");
-        }
-        assert.equal(exit, 0, daemon.stderr);
-        const served = jobs.slice(0, 3);
-        assert.deepEqual(served.map((j) => j.conclusion), ["success", "success", "success"]);
-        assert.equal(new Set(served.map((j) => j.runnerName)).size, 3, "one runner each");
-        assert.ok(served.every((j) => j.runnerName?.startsWith(`${prefix}-`)));
-        assert.equal(sim.jitConfigs.length, 3, "exactly one registration per job");
-        assert.deepEqual(
-          [jobs[3]!.status, jobs[4]!.status, arm.jobs[0]!.status],
-          ["queued", "queued", "queued"],
-        );
-        for (const config of sim.jitConfigs) assert.ok(!daemon.stderr.includes(config));
-        assert.ok(!daemon.stderr.includes(TOKEN));
-        assert.match(
-          daemon.stderr,
-          /INFO: Started cpu runner t\w+-[\w-]+ for acme\/app in container/,
-        );
-        assert.match(
-          daemon.stderr,
-          /INFO: Removed the container of runner .*: its container exited with code 0/,
-        );
-        assert.match(daemon.stderr, /INFO: Stopped\n$/);
-      });
-    }, { jobSeconds: 2 });
-  },
-});
-
-Deno.test({
-  name: "docker: after kill -9 a restarted daemon adopts its runners and ends clean",
-  ignore: !ENGINE,
-  async fn() {
-    await withSimulator(async (sim) => {
-      await withPrefix(async (prefix) => {
-        sim.world.addRepo("acme/app", { org: true });
-        const { jobs } = sim.world.addRun("acme/app", {
-          name: "CI",
-          jobs: ["a", "b", "c", "d"].map((name) => ({ name, labels: ["self-hosted"] })),
-        });
-        const first = await Daemon.start(sim, prefix);
-        await waitFor(
-          "a running runner container",
-          async () => (await containersOf(prefix, false)).length > 0,
-        );
-        await first.stop("SIGKILL");
-        assert.ok((await containersOf(prefix)).length > 0, "containers outlive the daemon");
-        const second = await Daemon.start(sim, prefix);
-        try {
-          await waitFor(
-            "every job done and nothing of ours left",
-            async () =>
-              jobs.every((job) => job.status === "completed") && ours(sim, prefix).length === 0 &&
-              (await containersOf(prefix)).length === 0,
-          );
-        } finally {
-          assert.equal(await second.stop(), 0, second.stderr);
-        }
-        assert.ok(jobs.every((j) => j.conclusion === "success"));
-        assert.equal(
-          new Set(jobs.map((j) => j.runnerName)).size,
-          4,
-          "each job once, by its own runner",
-        );
-        // A kill between registering and starting a container may leave one registration, which
-        // the restarted daemon deletes; it never starts a second runner for a covered job.
-        assert.ok(sim.jitConfigs.length <= 5, `${sim.jitConfigs.length} registrations`);
-      });
-    }, { jobSeconds: 2 });
-  },
-});
-
-Deno.test({
-  name: "docker: a job cancelled while its runner starts leaves an idle runner, which is reaped",
-  ignore: !ENGINE,
-  async fn() {
-    await withSimulator(async (sim) => {
-      await withPrefix(async (prefix) => {
-        sim.world.addRepo("acme/app", { org: true });
-        const { jobs } = sim.world.addRun("acme/app", {
-          name: "CI",
-          jobs: [{ name: "soon-cancelled", labels: ["self-hosted"] }],
-        });
-        sim.holdRunners = true;
-        const daemon = await Daemon.start(sim, prefix, ["--idle-timeout", "3"]);
-        try {
-          await waitFor(
-            "the runner online",
-            () => ours(sim, prefix).some((r) => r.status === "online"),
-          );
-          const status = await (await cliCommand(
-            ["status", "--json", "--api-url", sim.url, "--name-prefix", prefix],
-            { env: { GH_TOKEN: TOKEN } },
-          )).output();
-          const shown = JSON.parse(decoder.decode(status.stdout));
-          assert.equal(shown.runners.length, 1, decoder.decode(status.stderr));
-          assert.deepEqual(
-            [shown.runners[0].repo, shown.runners[0].state, shown.runners[0].for_job],
-            ["acme/app", "idle", jobs[0]!.id],
-          );
-          assert.equal(shown.runners[0].container.state, "running");
-          assert.match(shown.runners[0].name, new RegExp(`^${prefix}-`));
-          sim.world.cancelJob(jobs[0]!);
-          sim.holdRunners = false;
-          await waitFor(
-            "the idle runner reaped",
-            async () => ours(sim, prefix).length === 0 && (await containersOf(prefix)).length === 0,
-          );
-        } finally {
-          assert.equal(await daemon.stop(), 0, daemon.stderr);
-        }
-        assert.match(daemon.stderr, /Removed the container of runner .*: idle for more than 3 s/);
-        assert.match(
-          daemon.stderr,
-          /Deleted the registration of runner .*: idle for more than 3 s/,
-        );
-        assert.equal(jobs[0]!.conclusion, "cancelled");
-      });
+engineTest(
+  "each compatible job is served once in a hardened container, and nothing is left",
+  async (sim, prefix) => {
+    sim.world.addRepo("acme/app", { org: true });
+    sim.world.addRepo("acme/arm", { org: true });
+    const { jobs } = sim.world.addRun("acme/app", {
+      name: "CI",
+      jobs: [
+        { name: "one", labels: ["self-hosted", "linux"] },
+        { name: "two", labels: ["self-hosted", "linux"] },
+        { name: "three", labels: ["self-hosted"] },
+        { name: "gpu", labels: ["self-hosted", "gpu"] },
+        { name: "hosted", labels: ["ubuntu-latest"] },
+      ],
     });
-  },
-});
-
-Deno.test({
-  name: "docker: an image that cannot be had is a clear error and registers nothing",
-  ignore: !ENGINE,
-  async fn() {
-    await withSimulator(async (sim) => {
-      await withPrefix(async (prefix) => {
-        sim.world.addRepo("acme/app", { org: true });
-        sim.world.addRun("acme/app", {
-          name: "CI",
-          jobs: [{ name: "j", labels: ["self-hosted"] }],
-        });
-        // A registry on a closed loopback port: the pull fails at once, and only locally.
-        const image = "127.0.0.1:9/autoscaler-missing:1";
-        const command = await cliCommand(
-          ["run", "--once", "--api-url", sim.url, "--image", image, "--name-prefix", prefix],
-          { env: { GH_TOKEN: TOKEN } },
-        );
-        const output = await command.output();
-        const stderr = decoder.decode(output.stderr);
-        assert.equal(output.code, 0, stderr);
-        assert.match(
-          stderr,
-          /ERROR: Could not start runners for acme\/app: Cannot pull image "127\.0\.0\.1:9\/autoscaler-missing:1": docker exited with code 1/,
-        );
-        assert.equal(sim.jitConfigs.length, 0);
-        assert.deepEqual(ours(sim, prefix), []);
-        assert.deepEqual(await containersOf(prefix), []);
-      });
+    const arm = sim.world.addRun("acme/arm", {
+      name: "Build",
+      path: ".github/workflows/arm64-ci.yml",
+      jobs: [{ name: "arm", labels: ["self-hosted"] }],
     });
-  },
-});
+    // Containers that are not this daemon's: another host's runner, and a plain container.
+    const foreign = crypto.randomUUID().slice(0, 6);
+    const others = [
+      (await docker(
+        "run",
+        "--detach",
+        "--name",
+        `other-runner-${foreign}`,
+        "--label",
+        `${LABEL}.managed-by=${MANAGED_BY}`,
+        "--label",
+        `${LABEL}.runner-name=autoscaler-elsewhere-${foreign}`,
+        "--label",
+        `${LABEL}.repo=acme/app`,
+        "--label",
+        `${LABEL}.created=2020-01-01T00:00:00Z`,
+        TEST_IMAGE,
+        "sleep",
+        "600",
+      )).trim(),
+      (await docker(
+        "run",
+        "--detach",
+        "--name",
+        `plain-${foreign}`,
+        TEST_IMAGE,
+        "sleep",
+        "600",
+      ))
+        .trim(),
+    ];
+    const daemon = await Daemon.start(sim, prefix);
+    let exit = -1;
+    try {
+      await waitFor(
+        "a running runner container",
+        async () => (await containersOf(prefix, false)).length > 0,
+      );
+      const [id] = await containersOf(prefix, false);
+      const [inspected] = JSON.parse(await docker("inspect", id!));
+      const host = inspected.HostConfig;
+      assert.equal(inspected.Config.User, "1001:1001");
+      assert.deepEqual(host.CapDrop, ["ALL"]);
+      assert.deepEqual(host.SecurityOpt, ["no-new-privileges"]);
+      assert.equal(host.PidsLimit, 4096);
+      assert.ok(host.Memory > 0 && host.NanoCpus > 0, "memory and CPU limits");
+      assert.equal(host.Init, true);
+      assert.equal(host.Privileged, false);
+      assert.deepEqual(host.Binds ?? [], []);
+      assert.deepEqual(inspected.Mounts, []);
+      assert.ok(!JSON.stringify(inspected).includes("docker.sock"));
+      assert.equal(inspected.Config.Labels[`${LABEL}.repo`], "acme/app");
 
-Deno.test({
-  name: "docker: with --runner-scope org, runners register to the organization",
-  ignore: !ENGINE,
-  async fn() {
-    await withSimulator(async (sim) => {
-      await withPrefix(async (prefix) => {
-        const jobs = ["acme/one", "acme/two"].flatMap((repo) => {
-          sim.world.addRepo(repo, { org: true });
-          return sim.world.addRun(repo, {
-            name: "CI",
-            jobs: [{ name: "j", labels: ["self-hosted"] }],
-          })
-            .jobs;
-        });
-        const scopes = new Set<string>();
-        const daemon = await Daemon.start(sim, prefix, ["--runner-scope", "org"]);
-        try {
-          await waitFor("both jobs done and nothing of ours left", async () => {
-            for (const runner of ours(sim, prefix)) scopes.add(runner.scope);
-            return jobs.every((job) => job.status === "completed") &&
-              ours(sim, prefix).length === 0 && (await containersOf(prefix)).length === 0;
-          });
-        } finally {
-          assert.equal(await daemon.stop(), 0, daemon.stderr);
-        }
-        assert.deepEqual([...scopes], ["acme"]);
-        assert.ok(sim.requests(/^\/orgs\/acme\/actions\/runners\/generate-jitconfig$/).length >= 2);
-        assert.equal(sim.requests(/^\/repos\/.*\/generate-jitconfig$/).length, 0);
-      });
-    }, { jobSeconds: 1 });
-  },
-});
+      // No JIT config, runner secret or token on any command line while runners run.
+      const cmdlines = decoder.decode(
+        (await new Deno.Command("sh", {
+          args: ["-c", "cat /proc/[0-9]*/cmdline 2>/dev/null | tr '\\0' ' '"],
+          stdout: "piped",
+        }).output()).stdout,
+      );
+      assert.ok(cmdlines.length > 0);
+      for (const config of sim.jitConfigs) {
+        assert.ok(!cmdlines.includes(config), "a JIT config is on a command line");
+        const secret = atob(config).match(/secret=(\S+)/)?.[1]!;
+        assert.ok(!cmdlines.includes(secret), "a runner secret is on a command line");
+      }
+      assert.ok(!cmdlines.includes(TOKEN), "the token is on a command line");
 
-Deno.test({
-  name: "docker: without JIT (old GitHub Enterprise Server), config.sh registers each runner",
-  ignore: !ENGINE,
-  async fn() {
-    await withSimulator(async (sim) => {
-      await withPrefix(async (prefix) => {
-        sim.world.addRepo("acme/app", { org: true });
-        const { jobs } = sim.world.addRun("acme/app", {
-          name: "CI",
-          jobs: [{ name: "a", labels: ["self-hosted"] }, { name: "b", labels: ["self-hosted"] }],
-        });
-        const daemon = await Daemon.start(sim, prefix);
-        try {
-          await waitFor(
-            "both jobs done and nothing of ours left",
-            async () =>
-              jobs.every((job) => job.status === "completed") && ours(sim, prefix).length === 0 &&
-              (await containersOf(prefix)).length === 0,
-          );
-        } finally {
-          assert.equal(await daemon.stop(), 0, daemon.stderr);
-        }
-        assert.equal(sim.jitConfigs.length, 0);
-        assert.equal(sim.registrations.length, 2, "one registration token used per runner");
-        assert.equal(new Set(jobs.map((j) => j.runnerName)).size, 2);
-        assert.match(daemon.stderr, /no just-in-time runner registration for acme\/app \(404\)/);
-        for (const token of sim.registrations) assert.ok(!daemon.stderr.includes(token));
-      });
-    }, { jit: false });
+      const served = jobs.slice(0, 3);
+      await waitUntilClean(sim, prefix, served);
+    } finally {
+      exit = await daemon.stop();
+      const states = await docker("inspect", "--format", "{{.State.Status}}", ...others)
+        .catch((error) => String(error));
+      await docker("rm", "--force", ...others).catch(() => "");
+      assert.equal(states, "running\nrunning\n", "containers not ours are left alone");
+    }
+    assert.equal(exit, 0, daemon.stderr);
+    const served = jobs.slice(0, 3);
+    assert.deepEqual(served.map((j) => j.conclusion), ["success", "success", "success"]);
+    assert.equal(new Set(served.map((j) => j.runnerName)).size, 3, "one runner each");
+    assert.ok(served.every((j) => j.runnerName?.startsWith(`${prefix}-`)));
+    assert.equal(sim.jitConfigs.length, 3, "exactly one registration per job");
+    assert.deepEqual(
+      [jobs[3]!.status, jobs[4]!.status, arm.jobs[0]!.status],
+      ["queued", "queued", "queued"],
+    );
+    for (const config of sim.jitConfigs) assert.ok(!daemon.stderr.includes(config));
+    assert.ok(!daemon.stderr.includes(TOKEN));
+    assert.match(
+      daemon.stderr,
+      /INFO: Started cpu runner t\w+-[\w-]+ for acme\/app in container/,
+    );
+    assert.match(
+      daemon.stderr,
+      /INFO: Removed the container of runner .*: its container exited with code 0/,
+    );
+    assert.match(daemon.stderr, /INFO: Stopped\n$/);
   },
-});
+  { jobSeconds: 2 },
+);
+
+engineTest(
+  "after kill -9 a restarted daemon adopts its runners and ends clean",
+  async (sim, prefix) => {
+    sim.world.addRepo("acme/app", { org: true });
+    const { jobs } = sim.world.addRun("acme/app", {
+      name: "CI",
+      jobs: ["a", "b", "c", "d"].map((name) => ({ name, labels: ["self-hosted"] })),
+    });
+    const first = await Daemon.start(sim, prefix);
+    await waitFor(
+      "a running runner container",
+      async () => (await containersOf(prefix, false)).length > 0,
+    );
+    await first.stop("SIGKILL");
+    assert.ok((await containersOf(prefix)).length > 0, "containers outlive the daemon");
+    const second = await Daemon.start(sim, prefix);
+    try {
+      await waitUntilClean(sim, prefix, jobs);
+    } finally {
+      assert.equal(await second.stop(), 0, second.stderr);
+    }
+    assert.ok(jobs.every((j) => j.conclusion === "success"));
+    assert.equal(
+      new Set(jobs.map((j) => j.runnerName)).size,
+      4,
+      "each job once, by its own runner",
+    );
+    // A kill between registering and starting a container may leave one registration, which
+    // the restarted daemon deletes; it never starts a second runner for a covered job.
+    assert.ok(sim.jitConfigs.length <= 5, `${sim.jitConfigs.length} registrations`);
+  },
+  { jobSeconds: 2 },
+);
+
+engineTest(
+  "a job cancelled while its runner starts leaves an idle runner, which is reaped",
+  async (sim, prefix) => {
+    sim.world.addRepo("acme/app", { org: true });
+    const { jobs } = sim.world.addRun("acme/app", {
+      name: "CI",
+      jobs: [{ name: "soon-cancelled", labels: ["self-hosted"] }],
+    });
+    sim.holdRunners = true;
+    const daemon = await Daemon.start(sim, prefix, ["--idle-timeout", "3"]);
+    try {
+      await waitFor(
+        "the runner online",
+        () => ours(sim, prefix).some((r) => r.status === "online"),
+      );
+      const status = await (await cliCommand(
+        ["status", "--json", "--api-url", sim.url, "--name-prefix", prefix],
+        { env: { GH_TOKEN: TOKEN } },
+      )).output();
+      const shown = JSON.parse(decoder.decode(status.stdout));
+      assert.equal(shown.runners.length, 1, decoder.decode(status.stderr));
+      assert.deepEqual(
+        [shown.runners[0].repo, shown.runners[0].state, shown.runners[0].for_job],
+        ["acme/app", "idle", jobs[0]!.id],
+      );
+      assert.equal(shown.runners[0].container.state, "running");
+      assert.match(shown.runners[0].name, new RegExp(`^${prefix}-`));
+      sim.world.cancelJob(jobs[0]!);
+      sim.holdRunners = false;
+      await waitUntilClean(sim, prefix, []);
+    } finally {
+      assert.equal(await daemon.stop(), 0, daemon.stderr);
+    }
+    assert.match(daemon.stderr, /Removed the container of runner .*: idle for more than 3 s/);
+    assert.match(
+      daemon.stderr,
+      /Deleted the registration of runner .*: idle for more than 3 s/,
+    );
+    assert.equal(jobs[0]!.conclusion, "cancelled");
+  },
+);
+
+engineTest(
+  "an image that cannot be had is a clear error and registers nothing",
+  async (sim, prefix) => {
+    sim.world.addRepo("acme/app", { org: true });
+    sim.world.addRun("acme/app", {
+      name: "CI",
+      jobs: [{ name: "j", labels: ["self-hosted"] }],
+    });
+    // A registry on a closed loopback port: the pull fails at once, and only locally.
+    const image = "127.0.0.1:9/autoscaler-missing:1";
+    const command = await cliCommand(
+      ["run", "--once", "--api-url", sim.url, "--image", image, "--name-prefix", prefix],
+      { env: { GH_TOKEN: TOKEN } },
+    );
+    const output = await command.output();
+    const stderr = decoder.decode(output.stderr);
+    assert.equal(output.code, 0, stderr);
+    assert.match(
+      stderr,
+      /ERROR: Could not start runners for acme\/app: Cannot pull image "127\.0\.0\.1:9\/autoscaler-missing:1": docker exited with code 1/,
+    );
+    assert.equal(sim.jitConfigs.length, 0);
+    assert.deepEqual(ours(sim, prefix), []);
+    assert.deepEqual(await containersOf(prefix), []);
+  },
+);
+
+engineTest("with --runner-scope org, runners register to the organization", async (sim, prefix) => {
+  const jobs = ["acme/one", "acme/two"].flatMap((repo) => {
+    sim.world.addRepo(repo, { org: true });
+    return sim.world.addRun(repo, {
+      name: "CI",
+      jobs: [{ name: "j", labels: ["self-hosted"] }],
+    })
+      .jobs;
+  });
+  const scopes = new Set<string>();
+  const daemon = await Daemon.start(sim, prefix, ["--runner-scope", "org"]);
+  try {
+    await waitUntilClean(sim, prefix, jobs, () => {
+      for (const runner of ours(sim, prefix)) scopes.add(runner.scope);
+    });
+  } finally {
+    assert.equal(await daemon.stop(), 0, daemon.stderr);
+  }
+  assert.deepEqual([...scopes], ["acme"]);
+  assert.ok(sim.requests(/^\/orgs\/acme\/actions\/runners\/generate-jitconfig$/).length >= 2);
+  assert.equal(sim.requests(/^\/repos\/.*\/generate-jitconfig$/).length, 0);
+}, { jobSeconds: 1 });
+
+engineTest(
+  "without JIT (old GitHub Enterprise Server), config.sh registers each runner",
+  async (sim, prefix) => {
+    sim.world.addRepo("acme/app", { org: true });
+    const { jobs } = sim.world.addRun("acme/app", {
+      name: "CI",
+      jobs: [{ name: "a", labels: ["self-hosted"] }, { name: "b", labels: ["self-hosted"] }],
+    });
+    const daemon = await Daemon.start(sim, prefix);
+    try {
+      await waitUntilClean(sim, prefix, jobs);
+    } finally {
+      assert.equal(await daemon.stop(), 0, daemon.stderr);
+    }
+    assert.equal(sim.jitConfigs.length, 0);
+    assert.equal(sim.registrations.length, 2, "one registration token used per runner");
+    assert.equal(new Set(jobs.map((j) => j.runnerName)).size, 2);
+    assert.match(daemon.stderr, /no just-in-time runner registration for acme\/app \(404\)/);
+    for (const token of sim.registrations) assert.ok(!daemon.stderr.includes(token));
+  },
+  { jit: false },
+);
