@@ -6,6 +6,7 @@ import { detectCommand } from "./lib/commands/detect.ts";
 import { doctorCommand } from "./lib/commands/doctor.ts";
 import { planCommand } from "./lib/commands/plan.ts";
 import { runCommand as runDaemon } from "./lib/commands/run.ts";
+import { selfUpdateCommand } from "./lib/commands/self_update.ts";
 import {
   installServiceCommand,
   serviceCommand,
@@ -29,6 +30,7 @@ const COMMANDS: readonly Command[] = [
   uninstallServiceCommand,
   serviceCommand,
   doctorCommand,
+  selfUpdateCommand,
 ];
 
 const COMMON_OPTIONS: ParseArgsOptionsConfig = {

@@ -1,5 +1,12 @@
 import { getLogger } from "@logtape/logtape";
 import { runLoop } from "../loop.ts";
+import { isCompiled } from "../self.ts";
+import { normalizeArch } from "../system/arch.ts";
+import { AutoUpdater } from "../update/auto.ts";
+import { RELEASE_PUBLIC_KEY } from "../update/release_key.ts";
+import { countStart, markHealthy } from "../update/swap.ts";
+import { VERSION } from "../version.ts";
+import { releaseClient } from "./self_update.ts";
 import type { Command } from "./command.ts";
 import { parseRunOptions, RUN_OPTIONS, RUN_OPTIONS_HELP } from "./run_options.ts";
 import { prepare } from "./setup.ts";
@@ -43,10 +50,49 @@ ${RUN_OPTIONS_HELP}`,
         mode: options.dryRun ? ", dry run" : `, image ${options.image}`,
       },
     );
+    const target = Deno.execPath();
+    const arch = normalizeArch(deps.runtimeArch);
+    const updating = isCompiled() && options.updateIntervalHours !== null && !options.dryRun &&
+      !options.once && arch !== null;
+    if (updating && await countStart(target, VERSION)) {
+      log.error(
+        "Version {version} failed to come up three times in a row; the previous version is back " +
+          "in place, exiting so systemd starts it",
+        { version: VERSION },
+      );
+      return 1;
+    }
+    const updater = updating
+      ? new AutoUpdater(
+        {
+          github: await releaseClient(deps, options.apiUrl),
+          run: deps.run,
+          target,
+          publicKey: RELEASE_PUBLIC_KEY,
+          arch: arch!,
+          currentVersion: VERSION,
+        },
+        options.updateRepo,
+        options.updateIntervalHours! * 3_600_000,
+        new Date(),
+      )
+      : null;
+    let healthy = false;
     const failure = await runLoop(
       { github, backend, now: () => new Date(), signal: deps.signal },
       settings,
-      { intervalMs: options.intervalSeconds * 1000, once: options.once, signal: deps.signal },
+      {
+        intervalMs: options.intervalSeconds * 1000,
+        once: options.once,
+        signal: deps.signal,
+        async afterCycle(result) {
+          if (result !== null && !healthy && updating) {
+            healthy = true;
+            await markHealthy(target);
+          }
+          return !(await updater?.tick(new Date()));
+        },
+      },
     );
     if (options.once && failure !== null) throw failure;
     log.info("Stopped");

@@ -3,6 +3,7 @@ import { UsageError } from "../errors.ts";
 import { apiBaseUrl } from "../github/api_url.ts";
 import type { RepoSelection } from "../github/repos.ts";
 import { parseLabelList } from "../labels.ts";
+import { DEFAULT_UPDATE_REPO } from "../update/release.ts";
 import type { OptionValues } from "./command.ts";
 
 /** The options `run` and `plan` share (`plan` is one observation of what `run` would do). */
@@ -29,6 +30,9 @@ export const RUN_OPTIONS: ParseArgsOptionsConfig = {
   "name-prefix": { type: "string" },
   "runner-group": { type: "string" },
   "runner-scope": { type: "string" },
+  "update-interval": { type: "string" },
+  "no-auto-update": { type: "boolean" },
+  "update-repo": { type: "string" },
   root: { type: "string" },
 };
 
@@ -64,6 +68,11 @@ Runners:
   --runner-group ID         Runner group to register in (default: 1, the Default group)
   --runner-scope repo|org   Register runners to the job's repository (default) or to its
                             organization (then one runner may take any of the org's jobs)
+
+Updates (compiled binaries only):
+  --update-interval HOURS   Look for a newer signed release this often (default: 6, with jitter)
+  --no-auto-update          Never update by itself
+  --update-repo OWNER/NAME  Where releases come from (default: ${DEFAULT_UPDATE_REPO})
 
 GitHub:
   --api-url URL             REST API base (default: GITHUB_API_URL, else https://GH_HOST/api/v3
@@ -106,6 +115,9 @@ export interface RunOptions {
   namePrefix: string;
   runnerGroupId: number;
   runnerScope: "repo" | "org";
+  /** Null when the daemon must not update itself. */
+  updateIntervalHours: number | null;
+  updateRepo: string;
 }
 
 /** Checks the shared options; every mistake is a `UsageError` naming the option and value. */
@@ -176,7 +188,18 @@ export function parseRunOptions(
       string("runner-scope") ?? "repo",
       ["repo", "org"] as const,
     ),
+    updateIntervalHours: values["no-auto-update"] === true
+      ? null
+      : integer("--update-interval", string("update-interval") ?? "6", 1),
+    updateRepo: updateRepo(string("update-repo") ?? DEFAULT_UPDATE_REPO),
   };
+}
+
+function updateRepo(value: string): string {
+  if (!/^[\w.-]+\/[\w.-]+$/.test(value)) {
+    throw new UsageError(`Invalid --update-repo "${value}": give it as OWNER/NAME`);
+  }
+  return value;
 }
 
 function nonEmpty(option: string, value: string): string {

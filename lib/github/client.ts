@@ -5,6 +5,7 @@ import { VERSION } from "../version.ts";
 
 /** How the autoscaler signs in to GitHub. */
 export type GitHubAuth =
+  | { kind: "none" }
   | { kind: "token"; token: string }
   | { kind: "app"; appId: number; privateKey: string; installationId: number };
 
@@ -26,6 +27,7 @@ export function createGitHub(baseUrl: string, auth: GitHubAuth): GitHub {
       error: (message: string) => log.debug(message),
     },
   };
+  if (auth.kind === "none") return new Octokit(common);
   if (auth.kind === "token") return new Octokit({ ...common, auth: auth.token });
   return new Octokit({
     ...common,

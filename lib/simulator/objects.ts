@@ -66,6 +66,24 @@ export interface SimRunner {
   ephemeral: boolean;
 }
 
+/** A release of a repository, with its assets' bytes. */
+export interface SimRelease {
+  id: number;
+  repo: SimRepo;
+  tag: string;
+  prerelease: boolean;
+  draft: boolean;
+  createdAt: string;
+  assets: SimAsset[];
+}
+
+/** One release asset. */
+export interface SimAsset {
+  id: number;
+  name: string;
+  bytes: Uint8Array;
+}
+
 const HTML = "https://github.com";
 
 /** A `simple-user` object. */
@@ -259,6 +277,54 @@ export function jobJson(api: string, job: SimJob) {
     runner_name: job.runnerName,
     runner_group_id: job.runnerId === null ? null : 1,
     runner_group_name: job.runnerId === null ? null : "Default",
+  };
+}
+
+/** A `release` object. */
+export function releaseJson(api: string, release: SimRelease) {
+  const fullName = `${release.repo.owner.login}/${release.repo.name}`;
+  const url = `${api}/repos/${fullName}/releases/${release.id}`;
+  return {
+    url,
+    assets_url: `${url}/assets`,
+    upload_url:
+      `https://uploads.github.com/repos/${fullName}/releases/${release.id}/assets{?name,label}`,
+    html_url: `${HTML}/${fullName}/releases/tag/${release.tag}`,
+    tarball_url: `${api}/repos/${fullName}/tarball/${release.tag}`,
+    zipball_url: `${api}/repos/${fullName}/zipball/${release.tag}`,
+    id: release.id,
+    node_id: nodeId("RE", release.id),
+    tag_name: release.tag,
+    target_commitish: "main",
+    name: release.tag,
+    body: null,
+    draft: release.draft,
+    prerelease: release.prerelease,
+    created_at: release.createdAt,
+    published_at: release.createdAt,
+    author: accountJson(api, release.repo.owner),
+    assets: release.assets.map((asset) => assetJson(api, release, asset)),
+  };
+}
+
+/** A `release-asset` object; `browser_download_url` leads to the bytes (after a redirect). */
+export function assetJson(api: string, release: SimRelease, asset: SimAsset) {
+  const fullName = `${release.repo.owner.login}/${release.repo.name}`;
+  return {
+    url: `${api}/repos/${fullName}/releases/assets/${asset.id}`,
+    browser_download_url: `${api}/_downloads/${fullName}/${release.tag}/${asset.name}`,
+    id: asset.id,
+    node_id: nodeId("RA", asset.id),
+    name: asset.name,
+    label: null,
+    state: "uploaded",
+    content_type: "application/octet-stream",
+    size: asset.bytes.length,
+    digest: null,
+    download_count: 0,
+    created_at: release.createdAt,
+    updated_at: release.createdAt,
+    uploader: accountJson(api, release.repo.owner),
   };
 }
 

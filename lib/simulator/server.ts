@@ -1,4 +1,13 @@
-import { jobJson, repoJson, runJson, runnerJson, type SimRepo } from "./objects.ts";
+import {
+  assetJson,
+  jobJson,
+  releaseJson,
+  repoJson,
+  runJson,
+  runnerJson,
+  type SimRelease,
+  type SimRepo,
+} from "./objects.ts";
 import { SimWorld } from "./world.ts";
 
 /** One request the simulator answered. */
@@ -64,6 +73,8 @@ export class GitHubSimulator {
   readonly registrations: string[] = [];
   /** While true, runners that ask for work get none (a job cancelled as its runner starts). */
   holdRunners = false;
+  /** Downloads of these assets fail: `short` sends half the file, `abort` breaks off mid-way. */
+  readonly downloadFaults = new Map<string, "short" | "abort">();
   readonly #tokens: Map<string, number | null>;
   readonly #runnerSecrets = new Map<number, string>();
   readonly #registrationTokens = new Map<string, string>();
@@ -187,6 +198,30 @@ export class GitHubSimulator {
           ? this.#deleteRunner(`${repo.owner.login}/${repo.name}`, m.runner_id!)
           : notFound();
       }),
+      route("GET", "/repos/{owner}/{repo}/releases", (m, url) => {
+        const releases = this.#releasesOf(`${m.owner}/${m.repo}`);
+        if (releases === null) return notFound();
+        return this.#page(url, releases, (r) => releaseJson(this.url, r), (items) => items);
+      }),
+      route("GET", "/repos/{owner}/{repo}/releases/latest", (m) => {
+        const latest = this.#releasesOf(`${m.owner}/${m.repo}`)?.find((r) => !r.prerelease);
+        return latest ? json(200, releaseJson(this.url, latest)) : notFound();
+      }),
+      route("GET", "/repos/{owner}/{repo}/releases/tags/{tag}", (m) => {
+        const release = this.#releasesOf(`${m.owner}/${m.repo}`)?.find((r) => r.tag === m.tag);
+        return release ? json(200, releaseJson(this.url, release)) : notFound();
+      }),
+      route("GET", "/repos/{owner}/{repo}/releases/assets/{asset_id}", (m, _u, _a, req) => {
+        for (const release of this.#releasesOf(`${m.owner}/${m.repo}`) ?? []) {
+          const asset = release.assets.find((a) => String(a.id) === m.asset_id);
+          if (!asset) continue;
+          const json200 = json(200, assetJson(this.url, release, asset));
+          if (req.headers.get("accept") !== "application/octet-stream") return json200;
+          const location = assetJson(this.url, release, asset).browser_download_url;
+          return new Response(null, { status: 302, headers: { location } });
+        }
+        return notFound();
+      }),
       route("DELETE", "/orgs/{org}/actions/runners/{runner_id}", (m) => {
         const org = this.world.accounts.get(m.org!.toLowerCase());
         return org?.type === "Organization"
@@ -209,6 +244,56 @@ export class GitHubSimulator {
     const addr = this.#server?.addr as Deno.NetAddr | undefined;
     if (!addr) throw new Error("The simulator is not started");
     return `http://127.0.0.1:${addr.port}`;
+  }
+
+  /** Published releases of a repository, newest first; null when there is no such repository. */
+  #releasesOf(fullName: string): SimRelease[] | null {
+    const repo = this.world.repo(fullName);
+    if (!repo) return null;
+    return this.world.releases.filter((r) => r.repo === repo && !r.draft).reverse();
+  }
+
+  /**
+   * Release downloads, served without a token as GitHub serves public assets: the download
+   * address redirects to the object, which sends the bytes (or fails as `downloadFaults` says).
+   */
+  #download(url: URL): Response | null {
+    const named = url.pathname.match(/^\/_downloads\/([^/]+)\/([^/]+)\/([^/]+)\/([^/]+)$/);
+    if (named) {
+      const release = this.#releasesOf(`${named[1]}/${named[2]}`)?.find((r) => r.tag === named[3]);
+      const asset = release?.assets.find((a) => a.name === decodeURIComponent(named[4]!));
+      if (!asset) return new Response("Not Found", { status: 404 });
+      return new Response(null, {
+        status: 302,
+        headers: { location: `${this.url}/_objects/${asset.id}` },
+      });
+    }
+    const object = url.pathname.match(/^\/_objects\/(\d+)$/);
+    if (!object) return null;
+    const asset = this.world.releases.flatMap((r) => r.assets).find((a) =>
+      String(a.id) === object[1]
+    );
+    if (!asset) return new Response("Not Found", { status: 404 });
+    const fault = this.downloadFaults.get(asset.name);
+    const half = asset.bytes.slice(0, Math.floor(asset.bytes.length / 2)) as Uint8Array<
+      ArrayBuffer
+    >;
+    if (fault === "short") return new Response(half, { status: 200 });
+    const body = fault === "abort"
+      ? new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(half);
+          controller.error(new Error("connection lost"));
+        },
+      })
+      : asset.bytes.slice() as Uint8Array<ArrayBuffer>;
+    return new Response(body, {
+      status: 200,
+      headers: {
+        "content-type": "application/octet-stream",
+        "content-length": String(asset.bytes.length),
+      },
+    });
   }
 
   /** Makes a token invalid, as revoking it on GitHub does. */
@@ -269,6 +354,10 @@ export class GitHubSimulator {
         headers: { "content-type": type },
       });
       return record(this.#withRateHeaders(response), true);
+    }
+    if (request.method === "GET") {
+      const download = this.#download(url);
+      if (download) return record(download, false);
     }
     if (request.method === "POST") {
       const token = url.pathname.match(/^\/app\/installations\/(\d+)\/access_tokens$/);

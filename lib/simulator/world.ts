@@ -1,4 +1,4 @@
-import type { SimAccount, SimJob, SimRepo, SimRun, SimRunner } from "./objects.ts";
+import type { SimAccount, SimJob, SimRelease, SimRepo, SimRun, SimRunner } from "./objects.ts";
 
 /** A job to put in a new run. */
 export interface JobSpec {
@@ -29,6 +29,7 @@ export class SimWorld {
   readonly runs: SimRun[] = [];
   readonly jobs: SimJob[] = [];
   readonly runners: SimRunner[] = [];
+  readonly releases: SimRelease[] = [];
   #nextId = 1000;
 
   /** `now` gives the time stamps of what is created; tests pass a fixed clock. */
@@ -198,6 +199,32 @@ export class SimWorld {
       assigned.push(job);
     }
     return assigned;
+  }
+
+  /** Publishes a release of an existing repository with the given assets. */
+  addRelease(
+    fullName: string,
+    tag: string,
+    assets: Record<string, Uint8Array | string>,
+    options: { prerelease?: boolean; draft?: boolean } = {},
+  ): SimRelease {
+    const repo = this.repo(fullName);
+    if (!repo) throw new Error(`No repository ${fullName} in the simulator`);
+    const release: SimRelease = {
+      id: this.#id(),
+      repo,
+      tag,
+      prerelease: options.prerelease ?? false,
+      draft: options.draft ?? false,
+      createdAt: this.now().toISOString(),
+      assets: Object.entries(assets).map(([name, content]) => ({
+        id: this.#id(),
+        name,
+        bytes: typeof content === "string" ? new TextEncoder().encode(content) : content,
+      })),
+    };
+    this.releases.push(release);
+    return release;
   }
 
   /** Cancels a queued job, as a person pressing "Cancel workflow" would. */

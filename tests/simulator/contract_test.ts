@@ -47,6 +47,12 @@ function responseSchema(route: string): { status: number; schema: unknown } {
 /** A request to make for each route, with the world set up below. */
 const REQUESTS: Record<string, { path: string; body?: Record<string, unknown> }> = {
   "GET /rate_limit": { path: "/rate_limit" },
+  "GET /repos/{owner}/{repo}/releases": { path: "/repos/org/app/releases" },
+  "GET /repos/{owner}/{repo}/releases/latest": { path: "/repos/org/app/releases/latest" },
+  "GET /repos/{owner}/{repo}/releases/tags/{tag}": { path: "/repos/org/app/releases/tags/v1.0.0" },
+  "GET /repos/{owner}/{repo}/releases/assets/{asset_id}": {
+    path: "/repos/org/app/releases/assets/{asset}",
+  },
   "GET /user/repos": { path: "/user/repos" },
   "GET /orgs/{org}/repos": { path: "/orgs/org/repos" },
   "GET /users/{username}/repos": { path: "/users/someone/repos" },
@@ -112,6 +118,7 @@ Deno.test("every answer the simulator serves matches GitHub's OpenAPI descriptio
     });
     sim.world.addRunner("org", { name: "r2", labels: ["self-hosted"], status: "offline" });
     sim.world.dispatch();
+    const release = sim.world.addRelease("org/app", "v1.0.0", { "autoscaler-linux-x64": "bin" });
     const app = createGitHub(sim.url, {
       kind: "app",
       appId: 42,
@@ -121,10 +128,11 @@ Deno.test("every answer the simulator serves matches GitHub's OpenAPI descriptio
     const token = createGitHub(sim.url, { kind: "token", token: TOKEN });
     for (const [route, { path, body }] of Object.entries(REQUESTS)) {
       const [method] = route.split(" ");
-      const url = path.replace("{run}", String(run.id)).replace(
-        /\{(jit-\d)\}/,
-        (_, name) => String(sim.world.runners.find((r) => r.name === name)?.id),
-      );
+      const url = path.replace("{run}", String(run.id))
+        .replace("{asset}", String(release.assets[0]!.id)).replace(
+          /\{(jit-\d)\}/,
+          (_, name) => String(sim.world.runners.find((r) => r.name === name)?.id),
+        );
       // The App client signs /app/ requests with its JWT and the rest with an installation token.
       const client = route.includes(" /installation") || route.includes(" /app/") ? app : token;
       const response = await client.request(`${method} ${url}`, body ?? {});
