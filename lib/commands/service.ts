@@ -1,7 +1,8 @@
+import { dirname } from "node:path";
 import { parseArgs } from "node:util";
 import { UsageError } from "../errors.ts";
 import { findToken } from "../github/token.ts";
-import { selfCommand } from "../self.ts";
+import { isCompiled, selfCommand } from "../self.ts";
 import { checkOwnership, installUnit, servicePaths, uninstallUnit } from "../service/install.ts";
 import { renderEnvFile, renderUnit, type ServiceScope, UNIT_NAME } from "../service/unit.ts";
 import { toolResult } from "../system/command.ts";
@@ -103,6 +104,7 @@ ${SCOPE_HELP}
       await unitTemplate(scope),
       [...selfCommand(), "run", ...runArgs],
       envText === null ? null : installed.envFile,
+      isCompiled() ? [dirname(Deno.execPath())] : [],
     );
     const ctl = scope === "user" ? "systemctl --user" : "systemctl";
     if (values["dry-run"] === true) {

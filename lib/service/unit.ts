@@ -29,13 +29,30 @@ export function quoteExecArg(arg: string): string {
   }"`;
 }
 
-/** The unit text: the template with its command line and environment file filled in. */
-export function renderUnit(template: string, execStart: string[], envFile: string | null): string {
+/**
+ * The unit text: the template with its command line, environment file and the directories the
+ * daemon may write (the binary's own, so self-update can swap it) filled in.
+ */
+export function renderUnit(
+  template: string,
+  execStart: string[],
+  envFile: string | null,
+  writable: string[] = [],
+): string {
   // Replacer functions: a replacement string would read `$$` as `$`.
   const command = execStart.map(quoteExecArg).join(" ");
+  const paths = writable.map((path) => {
+    if (/[\s"'\\%$]/.test(path)) {
+      throw new UsageError(
+        `Cannot name ${JSON.stringify(path)} in ReadWritePaths=: move the binary`,
+      );
+    }
+    return `ReadWritePaths=${path}`;
+  }).join("\n");
   return template
     .replace("@EXEC_START@", () => command)
-    .replace("@ENVIRONMENT_FILE@", () => envFile === null ? "" : `EnvironmentFile=${envFile}`);
+    .replace("@ENVIRONMENT_FILE@", () => envFile === null ? "" : `EnvironmentFile=${envFile}`)
+    .replace("@READ_WRITE_PATHS@", () => paths);
 }
 
 /**

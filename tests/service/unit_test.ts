@@ -37,7 +37,9 @@ for (const scope of ["user", "system"] as const) {
         await template(scope),
         ["/usr/bin/true", "run", ...flags],
         scope === "user" ? "/home/u/.config/github-autoscaler/env" : "/etc/github-autoscaler/env",
+        ["/usr/local/bin"],
       );
+      assert.match(unit, /^ReadWritePaths=\/usr\/local\/bin$/m);
       assert.ok(unit.startsWith(UNIT_MARKER));
       const { code, stderr } = await analyze(["verify"], unit);
       assert.equal(code, 0, stderr);
