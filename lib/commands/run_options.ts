@@ -30,6 +30,8 @@ export const RUN_OPTIONS: ParseArgsOptionsConfig = {
   "name-prefix": { type: "string" },
   "runner-group": { type: "string" },
   "runner-scope": { type: "string" },
+  "api-concurrency": { type: "string" },
+  "no-conditional-requests": { type: "boolean" },
   "update-interval": { type: "string" },
   "no-auto-update": { type: "boolean" },
   "update-repo": { type: "string" },
@@ -75,6 +77,8 @@ Updates (compiled binaries only):
   --update-repo OWNER/NAME  Where releases come from (default: ${DEFAULT_UPDATE_REPO})
 
 GitHub:
+  --api-concurrency N       Requests to GitHub in flight at once (default: 8)
+  --no-conditional-requests Do not send If-None-Match (for measurements: 304s cost nothing)
   --api-url URL             REST API base (default: GITHUB_API_URL, else https://GH_HOST/api/v3
                             when GH_HOST is set, else https://api.github.com); http only to
                             localhost
@@ -118,6 +122,8 @@ export interface RunOptions {
   /** Null when the daemon must not update itself. */
   updateIntervalHours: number | null;
   updateRepo: string;
+  apiConcurrency: number;
+  conditionalRequests: boolean;
 }
 
 /** Checks the shared options; every mistake is a `UsageError` naming the option and value. */
@@ -192,6 +198,8 @@ export function parseRunOptions(
       ? null
       : integer("--update-interval", string("update-interval") ?? "6", 1),
     updateRepo: updateRepo(string("update-repo") ?? DEFAULT_UPDATE_REPO),
+    apiConcurrency: Math.min(64, integer("--api-concurrency", string("api-concurrency") ?? "8", 1)),
+    conditionalRequests: values["no-conditional-requests"] !== true,
   };
 }
 

@@ -7,6 +7,7 @@ import { DockerBackend } from "../docker_backend.ts";
 import { UsageError } from "../errors.ts";
 import { createGitHub, type GitHub, type GitHubAuth } from "../github/client.ts";
 import { serverUrl } from "../github/api_url.ts";
+import { EtagCache } from "../github/etag_cache.ts";
 import { findToken } from "../github/token.ts";
 import { hostProfile } from "../labels.ts";
 import type { CommandRunner } from "../system/command.ts";
@@ -15,9 +16,6 @@ import type { Deps } from "./command.ts";
 import type { RunOptions } from "./run_options.ts";
 
 const log = getLogger(["autoscaler"]);
-
-/** Requests to GitHub in flight at once. */
-export const API_CONCURRENCY = 8;
 
 /** Processes a runner container may hold. */
 const PIDS_LIMIT = 4096;
@@ -75,7 +73,8 @@ export async function prepare(
       }),
     }
     : { kind: "token", token: (await findToken(deps.env, deps.run)).token };
-  const github = createGitHub(options.apiUrl, auth);
+  const cache = options.conditionalRequests ? new EtagCache() : undefined;
+  const github = createGitHub(options.apiUrl, auth, cache);
   const maxRunners = options.maxRunners ?? Math.max(1, host.cpu.count);
   const slots = Math.max(1, maxRunners);
   const cpus = options.runnerCpus ??
@@ -116,7 +115,7 @@ export async function prepare(
       maxRunners,
       archFilter: options.archFilter,
       runnerPrefix: prefix,
-      concurrency: API_CONCURRENCY,
+      concurrency: options.apiConcurrency,
       idleTimeoutMs: options.idleTimeoutSeconds * 1000,
       runnerScope: options.runnerScope,
     },

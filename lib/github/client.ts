@@ -2,6 +2,7 @@ import { createAppAuth } from "@octokit/auth-app";
 import { Octokit } from "@octokit/rest";
 import { getLogger } from "@logtape/logtape";
 import { VERSION } from "../version.ts";
+import type { EtagCache } from "./etag_cache.ts";
 
 /** How the autoscaler signs in to GitHub. */
 export type GitHubAuth =
@@ -14,8 +15,17 @@ export type GitHub = Octokit;
 
 const log = getLogger(["autoscaler", "github"]);
 
-/** An Octokit client for `baseUrl`, signed in with a token or as a GitHub App installation. */
-export function createGitHub(baseUrl: string, auth: GitHubAuth): GitHub {
+/**
+ * An Octokit client for `baseUrl`, signed in with a token or as a GitHub App installation;
+ * with `cache`, its GETs are conditional requests.
+ */
+export function createGitHub(baseUrl: string, auth: GitHubAuth, cache?: EtagCache): GitHub {
+  const github = makeClient(baseUrl, auth);
+  cache?.attach(github);
+  return github;
+}
+
+function makeClient(baseUrl: string, auth: GitHubAuth): GitHub {
   const common = {
     baseUrl,
     userAgent: `github-autoscaler/${VERSION}`,

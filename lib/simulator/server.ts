@@ -18,6 +18,8 @@ export interface RequestRecord {
   status: number;
   /** Whether it counted against the primary rate limit (a 304 does not). */
   counted: boolean;
+  /** Whether it carried `If-None-Match`. */
+  conditional: boolean;
 }
 
 /** A canned failure for matching requests, to test bad answers. */
@@ -339,6 +341,7 @@ export class GitHubSimulator {
         url: url.pathname + url.search,
         status: response.status,
         counted,
+        conditional: request.headers.has("if-none-match"),
       });
       return response;
     };
