@@ -9,6 +9,7 @@ import { deleteRunner, listRegistrations, type RunnerScope, scopeFor } from "./g
 import { matchJob } from "./match.ts";
 import type { ManagedRunner } from "./model.ts";
 import { type HostProfile, type Plan, plan } from "./plan.ts";
+import type { Metrics } from "./metrics.ts";
 import { type CleanUp, reconcile, statesFromRegistrations } from "./reconcile.ts";
 
 const log = getLogger(["autoscaler", "cycle"]);
@@ -20,6 +21,7 @@ export interface CycleDeps {
   now: () => Date;
   /** Aborts on SIGTERM: the cycle finishes its current step and starts nothing more. */
   signal: AbortSignal;
+  metrics?: Metrics;
 }
 
 /** What a cycle works with; fixed for the life of the daemon. */
@@ -147,8 +149,16 @@ export async function runCycle(
   for (const action of actions) {
     if (deps.signal.aborted) break;
     try {
-      started.push(...await deps.backend.start(action, deps.signal));
+      const names = await deps.backend.start(action, deps.signal);
+      started.push(...names);
+      deps.metrics?.starts.inc(names.length);
+      const now = deps.now().getTime();
+      for (const jobId of action.jobIds.slice(0, names.length)) {
+        const job = decisions.find((d) => d.job.jobId === jobId)?.job;
+        if (job) deps.metrics?.queuedToStarted.observe((now - Date.parse(job.createdAt)) / 1000);
+      }
     } catch (error) {
+      deps.metrics?.startFailures.inc();
       log.error("Could not start runners for {repo}: {error}", {
         repo: action.repo,
         error: describeError(error),

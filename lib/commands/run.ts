@@ -1,5 +1,12 @@
 import { getLogger } from "@logtape/logtape";
+import { UsageError } from "../errors.ts";
+import { RateBudget } from "../github/budget.ts";
 import { runLoop } from "../loop.ts";
+import { Metrics } from "../metrics.ts";
+import { serveMetrics } from "../metrics_server.ts";
+import { Waker } from "../waker.ts";
+import { serveWebhooks } from "../webhook.ts";
+import type { RunOptions } from "./run_options.ts";
 import { isCompiled } from "../self.ts";
 import { normalizeArch } from "../system/arch.ts";
 import { AutoUpdater } from "../update/auto.ts";
@@ -35,7 +42,9 @@ ${RUN_OPTIONS_HELP}`,
   options: RUN_OPTIONS,
   async run(values, deps) {
     const options = parseRunOptions(values, deps.env);
-    const prepared = await prepare(options, deps, "run");
+    const metrics = options.metrics ? new Metrics() : undefined;
+    const budget = new RateBudget();
+    const prepared = await prepare(options, deps, "run", { metrics, budget });
     const { github, settings, backend } = prepared;
     log.info(
       "Auto-scaler configured: {arch} host, labels {labels}, at most {maxRunners} runners " +
@@ -78,24 +87,72 @@ ${RUN_OPTIONS_HELP}`,
       )
       : null;
     let healthy = false;
+    const waker = new Waker();
+    const servers = await startServers(options, waker, metrics);
     const failure = await runLoop(
-      { github, backend, now: () => new Date(), signal: deps.signal },
+      { github, backend, now: () => new Date(), signal: deps.signal, metrics },
       settings,
       {
         intervalMs: options.intervalSeconds * 1000,
         once: options.once,
         signal: deps.signal,
+        waker,
+        metrics,
+        budget,
         async afterCycle(result) {
           if (result !== null && !healthy && updating) {
             healthy = true;
             await markHealthy(target);
           }
-          return !(await updater?.tick(new Date()));
+          const updated = await updater?.tick(new Date());
+          if (updater && updated !== undefined) {
+            metrics?.updateChecks.inc({ outcome: updated ? "updated" : "checked" });
+          }
+          return !updated;
         },
       },
     );
+    for (const server of servers) await server.shutdown();
     if (options.once && failure !== null) throw failure;
     log.info("Stopped");
     return 0;
   },
 };
+
+/** The webhook receiver and the metrics server, as the options ask. */
+async function startServers(options: RunOptions, waker: Waker, metrics: Metrics | undefined) {
+  const servers: { shutdown(): Promise<void> }[] = [];
+  if (options.webhook) {
+    const secret = (await Deno.readTextFile(options.webhook.secretFile).catch((error) => {
+      throw new UsageError(
+        `Cannot read --webhook-secret-file "${options.webhook?.secretFile}": ${error.message}`,
+      );
+    })).trim();
+    if (secret === "") throw new UsageError("The webhook secret file is empty");
+    const server = await serveWebhooks({
+      hostname: options.webhook.hostname,
+      port: options.webhook.port,
+      secret,
+      onJob: () => waker.wake(),
+      onResult: (result) => metrics?.webhooks.inc({ result }),
+    });
+    log.info("Receiving webhooks on {hostname}:{port}", {
+      hostname: options.webhook.hostname,
+      port: server.port,
+    });
+    servers.push(server);
+  }
+  if (options.metrics && metrics) {
+    const server = await serveMetrics({
+      ...options.metrics,
+      metrics,
+      healthyWithinMs: 3 * options.intervalSeconds * 1000 + 60_000,
+    });
+    log.info("Serving metrics on {hostname}:{port}", {
+      hostname: options.metrics.hostname,
+      port: server.port,
+    });
+    servers.push(server);
+  }
+  return servers;
+}

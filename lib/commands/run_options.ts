@@ -30,6 +30,9 @@ export const RUN_OPTIONS: ParseArgsOptionsConfig = {
   "name-prefix": { type: "string" },
   "runner-group": { type: "string" },
   "runner-scope": { type: "string" },
+  "webhook-listen": { type: "string" },
+  "webhook-secret-file": { type: "string" },
+  "metrics-listen": { type: "string" },
   "api-concurrency": { type: "string" },
   "no-conditional-requests": { type: "boolean" },
   "update-interval": { type: "string" },
@@ -70,6 +73,14 @@ Runners:
   --runner-group ID         Runner group to register in (default: 1, the Default group)
   --runner-scope repo|org   Register runners to the job's repository (default) or to its
                             organization (then one runner may take any of the org's jobs)
+
+Events and metrics:
+  --webhook-listen HOST:PORT
+                            Receive workflow_job webhooks there and act at once (polling stays on)
+  --webhook-secret-file FILE
+                            The webhook secret (required with --webhook-listen)
+  --metrics-listen HOST:PORT
+                            Serve Prometheus metrics at /metrics and health at /healthz
 
 Updates (compiled binaries only):
   --update-interval HOURS   Look for a newer signed release this often (default: 6, with jitter)
@@ -124,6 +135,8 @@ export interface RunOptions {
   updateRepo: string;
   apiConcurrency: number;
   conditionalRequests: boolean;
+  webhook: { hostname: string; port: number; secretFile: string } | null;
+  metrics: { hostname: string; port: number } | null;
 }
 
 /** Checks the shared options; every mistake is a `UsageError` naming the option and value. */
@@ -200,7 +213,36 @@ export function parseRunOptions(
     updateRepo: updateRepo(string("update-repo") ?? DEFAULT_UPDATE_REPO),
     apiConcurrency: Math.min(64, integer("--api-concurrency", string("api-concurrency") ?? "8", 1)),
     conditionalRequests: values["no-conditional-requests"] !== true,
+    webhook: webhookOptions(string("webhook-listen"), string("webhook-secret-file")),
+    metrics: string("metrics-listen") === undefined
+      ? null
+      : listenAddress("--metrics-listen", string("metrics-listen")!),
   };
+}
+
+function webhookOptions(listen: string | undefined, secretFile: string | undefined) {
+  if (listen === undefined) {
+    if (secretFile !== undefined) {
+      throw new UsageError("--webhook-secret-file goes with --webhook-listen");
+    }
+    return null;
+  }
+  if (secretFile === undefined) {
+    throw new UsageError(
+      "--webhook-listen needs --webhook-secret-file: unsigned webhooks are not accepted",
+    );
+  }
+  return { ...listenAddress("--webhook-listen", listen), secretFile };
+}
+
+/** `HOST:PORT` (`127.0.0.1:9090`, `[::1]:9090`, `0.0.0.0:9090`). */
+function listenAddress(option: string, value: string): { hostname: string; port: number } {
+  const match = value.match(/^(\[[0-9a-f:]+\]|[\w.-]+):(\d{1,5})$/i);
+  const port = Number(match?.[2]);
+  if (!match?.[1] || !(port >= 0 && port <= 65535)) {
+    throw new UsageError(`Invalid ${option} "${value}": give HOST:PORT, like 127.0.0.1:9090`);
+  }
+  return { hostname: match[1].replace(/^\[|\]$/g, ""), port };
 }
 
 function updateRepo(value: string): string {

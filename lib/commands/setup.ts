@@ -5,7 +5,7 @@ import { devicePaths, deviceSlots } from "../devices.ts";
 import { Docker } from "../docker.ts";
 import { DockerBackend } from "../docker_backend.ts";
 import { UsageError } from "../errors.ts";
-import { createGitHub, type GitHub, type GitHubAuth } from "../github/client.ts";
+import { type ClientExtras, createGitHub, type GitHub, type GitHubAuth } from "../github/client.ts";
 import { serverUrl } from "../github/api_url.ts";
 import { EtagCache } from "../github/etag_cache.ts";
 import { findToken } from "../github/token.ts";
@@ -46,6 +46,7 @@ export async function prepare(
   options: RunOptions,
   deps: Deps,
   use: "run" | "observe",
+  extras: Omit<ClientExtras, "cache"> = {},
 ): Promise<Prepared> {
   const host = await detectHost({
     root: options.root,
@@ -74,7 +75,7 @@ export async function prepare(
     }
     : { kind: "token", token: (await findToken(deps.env, deps.run)).token };
   const cache = options.conditionalRequests ? new EtagCache() : undefined;
-  const github = createGitHub(options.apiUrl, auth, cache);
+  const github = createGitHub(options.apiUrl, auth, { ...extras, cache });
   const maxRunners = options.maxRunners ?? Math.max(1, host.cpu.count);
   const slots = Math.max(1, maxRunners);
   const cpus = options.runnerCpus ??

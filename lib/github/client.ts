@@ -2,6 +2,7 @@ import { createAppAuth } from "@octokit/auth-app";
 import { Octokit } from "@octokit/rest";
 import { getLogger } from "@logtape/logtape";
 import { VERSION } from "../version.ts";
+import type { RateBudget } from "./budget.ts";
 import type { EtagCache } from "./etag_cache.ts";
 
 /** How the autoscaler signs in to GitHub. */
@@ -15,13 +16,26 @@ export type GitHub = Octokit;
 
 const log = getLogger(["autoscaler", "github"]);
 
+/** What may watch or shape a client's requests. */
+export interface ClientExtras {
+  /** Counts answers by status; sees 304s as 304s. */
+  metrics?: { attach(github: GitHub): void };
+  /** Reads the rate limit and waits out short `retry-after`s. */
+  budget?: RateBudget;
+  /** Makes GETs conditional. */
+  cache?: EtagCache;
+}
+
 /**
- * An Octokit client for `baseUrl`, signed in with a token or as a GitHub App installation;
- * with `cache`, its GETs are conditional requests.
+ * An Octokit client for `baseUrl`, signed in with a token or as a GitHub App installation. The
+ * extras wrap its requests innermost first: metrics, budget, then the cache, so the first two
+ * see GitHub's own answers.
  */
-export function createGitHub(baseUrl: string, auth: GitHubAuth, cache?: EtagCache): GitHub {
+export function createGitHub(baseUrl: string, auth: GitHubAuth, extras: ClientExtras = {}): GitHub {
   const github = makeClient(baseUrl, auth);
-  cache?.attach(github);
+  extras.metrics?.attach(github);
+  extras.budget?.attach(github);
+  extras.cache?.attach(github);
   return github;
 }
 

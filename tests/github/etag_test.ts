@@ -26,7 +26,7 @@ const SETTINGS: CycleSettings = {
 async function idleCycles(cache: EtagCache | undefined) {
   return await withSimulator(async (sim) => {
     for (let i = 0; i < 100; i++) sim.world.addRepo(`org/r${i}`, { org: true });
-    const github = createGitHub(sim.url, { kind: "token", token: TOKEN }, cache);
+    const github = createGitHub(sim.url, { kind: "token", token: TOKEN }, { cache });
     const deps = {
       github,
       backend: new DryRunBackend(),
@@ -63,7 +63,7 @@ Deno.test("a changed answer is fetched again; the cache keeps at most its limit"
   await withSimulator(async (sim) => {
     for (let i = 0; i < 10; i++) sim.world.addRepo(`org/r${i}`, { org: true });
     const cache = new EtagCache(5);
-    const github = createGitHub(sim.url, { kind: "token", token: TOKEN }, cache);
+    const github = createGitHub(sim.url, { kind: "token", token: TOKEN }, { cache });
     const deps = {
       github,
       backend: new DryRunBackend(),

@@ -1,0 +1,85 @@
+import type { GitHub } from "./client.ts";
+
+/** GitHub refused for its rate limit and asked for a long wait; the cycle gives up until then. */
+export class RateLimited extends Error {
+  constructor(readonly resetAt: Date) {
+    super(`GitHub's rate limit is spent until ${resetAt.toISOString()}`);
+    this.name = "RateLimited";
+  }
+}
+
+/** The longest `retry-after` waited out inside a request; longer ones end the cycle. */
+const MAX_INLINE_WAIT_S = 60;
+
+/**
+ * Reads `x-ratelimit-*` on every answer and counts the requests that cost rate limit (304s do
+ * not). On a 403/429 rate-limit answer it waits `retry-after` (if short) and tries once more,
+ * else throws `RateLimited`. `interval` stretches the poll interval when the budget left would
+ * not last until the reset at the current pace.
+ */
+export class RateBudget {
+  remaining: number | null = null;
+  resetAt: Date | null = null;
+  /** Requests that cost rate limit, since the start. */
+  spent = 0;
+
+  constructor(private sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))) {}
+
+  attach(github: GitHub): void {
+    github.hook.wrap("request", async (request, options) => {
+      for (let attempt = 0;; attempt++) {
+        try {
+          const response = await request(options);
+          this.#read(response.status, response.headers);
+          return response;
+        } catch (error) {
+          const failed = error as {
+            status?: number;
+            response?: { headers?: Record<string, string | undefined> };
+          };
+          const headers = failed.response?.headers ?? {};
+          this.#read(failed.status ?? 0, headers);
+          const limited = (failed.status === 403 || failed.status === 429) &&
+            (headers["retry-after"] !== undefined || headers["x-ratelimit-remaining"] === "0");
+          if (!limited) throw error;
+          const retryAfter = Number(headers["retry-after"]);
+          const reset = Number(headers["x-ratelimit-reset"]) * 1000;
+          const waitS = Number.isFinite(retryAfter)
+            ? retryAfter
+            : Number.isFinite(reset)
+            ? Math.max(0, (reset - Date.now()) / 1000)
+            : MAX_INLINE_WAIT_S + 1;
+          if (attempt > 0 || waitS > MAX_INLINE_WAIT_S) {
+            throw new RateLimited(new Date(Date.now() + waitS * 1000));
+          }
+          await this.sleep(waitS * 1000);
+        }
+      }
+    });
+  }
+
+  #read(status: number, headers: Record<string, unknown>): void {
+    if (status !== 304 && status !== 0) this.spent++;
+    const remaining = Number(headers["x-ratelimit-remaining"]);
+    const reset = Number(headers["x-ratelimit-reset"]);
+    if (headers["x-ratelimit-remaining"] !== undefined && Number.isFinite(remaining)) {
+      this.remaining = remaining;
+    }
+    if (headers["x-ratelimit-reset"] !== undefined && Number.isFinite(reset)) {
+      this.resetAt = new Date(reset * 1000);
+    }
+  }
+
+  /**
+   * The interval to wait after a cycle that spent `perCycle` requests: the configured one, or
+   * longer when the requests left would run out before the reset at that pace.
+   */
+  interval(intervalMs: number, perCycle: number, now: Date): number {
+    if (this.remaining === null || this.resetAt === null || perCycle <= 0) return intervalMs;
+    const untilReset = this.resetAt.getTime() - now.getTime();
+    if (untilReset <= 0) return intervalMs;
+    const cycles = Math.floor(this.remaining / perCycle);
+    if (cycles <= 0) return untilReset;
+    return Math.max(intervalMs, Math.ceil(untilReset / cycles));
+  }
+}
