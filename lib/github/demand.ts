@@ -2,6 +2,7 @@ import { getLogger } from "@logtape/logtape";
 import type { QueuedJob } from "../model.ts";
 import { mapLimit } from "../pool.ts";
 import type { GitHub } from "./client.ts";
+import { RateLimited } from "./budget.ts";
 import { authErrorFor, describeError, isHttpError } from "./errors.ts";
 import { listAll } from "./list.ts";
 
@@ -67,6 +68,7 @@ export async function queuedJobs(
     const error = result.reason;
     const auth = authErrorFor(error);
     if (auth) throw auth;
+    if (error instanceof RateLimited) throw error;
     if (isHttpError(error) && error.status === 404) {
       log.debug("Repository {repo} is gone (404); dropped", { repo });
       demand.gone.push(repo);

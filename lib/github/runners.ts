@@ -2,6 +2,7 @@ import { getLogger } from "@logtape/logtape";
 import type { Registration } from "../model.ts";
 import { mapLimit } from "../pool.ts";
 import type { GitHub } from "./client.ts";
+import { RateLimited } from "./budget.ts";
 import { authErrorFor, describeError, isHttpError } from "./errors.ts";
 import { listAll } from "./list.ts";
 
@@ -78,6 +79,7 @@ export async function listRegistrations(
     }
     const auth = authErrorFor(result.reason);
     if (auth) throw auth;
+    if (result.reason instanceof RateLimited) throw result.reason;
     log.warn("Could not list the runners of {scope}: {error}", {
       scope,
       error: describeError(result.reason),

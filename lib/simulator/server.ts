@@ -31,6 +31,8 @@ export interface Fault {
   body: string;
   /** How many requests it answers; unlimited when absent. */
   times?: number;
+  /** Extra headers (`retry-after`). */
+  headers?: Record<string, string>;
 }
 
 /** Options of the simulator. */
@@ -354,7 +356,7 @@ export class GitHubSimulator {
       const type = isJson(fault.body) ? "application/json; charset=utf-8" : "text/html";
       const response = new Response(fault.body, {
         status: fault.status,
-        headers: { "content-type": type },
+        headers: { "content-type": type, ...fault.headers },
       });
       return record(this.#withRateHeaders(response), true);
     }

@@ -1,0 +1,173 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { sign } from "@octokit/webhooks-methods";
+import { cliCommand } from "../helpers/cli.ts";
+import { SimWorld } from "../../lib/simulator/world.ts";
+import { TOKEN, withSimulator } from "../helpers/sim.ts";
+
+const decoder = new TextDecoder();
+
+/** A dry-run daemon whose log is read as it comes, with helpers to wait for lines in it. */
+async function daemon(args: string[]) {
+  const child = (await cliCommand(["run", "--dry-run", ...args], { env: { GH_TOKEN: TOKEN } }))
+    .spawn();
+  child.stdout.cancel();
+  let log = "";
+  const reading = (async () => {
+    for await (const chunk of child.stderr) log += decoder.decode(chunk);
+  })();
+  return {
+    get log() {
+      return log;
+    },
+    async waitFor(pattern: RegExp, seconds = 20): Promise<RegExpMatchArray> {
+      const deadline = Date.now() + seconds * 1000;
+      for (;;) {
+        const match = log.match(pattern);
+        if (match) return match;
+        if (Date.now() > deadline) throw new Error(`no ${pattern} in:\n${log}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    },
+    async stop(): Promise<number> {
+      child.kill("SIGTERM");
+      const { code } = await child.status;
+      await reading;
+      return code;
+    },
+  };
+}
+
+Deno.test("a signed queued webhook makes the daemon look at once, not at the next poll", async () => {
+  const dir = await Deno.makeTempDir();
+  const secretFile = join(dir, "secret");
+  await Deno.writeTextFile(secretFile, "webhook-secret\n");
+  try {
+    await withSimulator(async (sim) => {
+      sim.world.addRepo("acme/app", { org: true });
+      const d = await daemon([
+        "--api-url",
+        sim.url,
+        "--interval",
+        "3600",
+        "--webhook-listen",
+        "127.0.0.1:0",
+        "--webhook-secret-file",
+        secretFile,
+      ]);
+      try {
+        const port = (await d.waitFor(/Receiving webhooks on 127\.0\.0\.1:(\d+)/))[1];
+        await d.waitFor(/Found 1 repos with 0 queued jobs/);
+        sim.world.addRun("acme/app", {
+          name: "CI",
+          jobs: [{ name: "j", labels: ["self-hosted"] }],
+        });
+        const body = JSON.stringify({ action: "queued", workflow_job: { id: 1 } });
+        const unsigned = await fetch(`http://127.0.0.1:${port}/`, {
+          method: "POST",
+          headers: { "x-github-event": "workflow_job" },
+          body,
+        });
+        assert.equal(unsigned.status, 401);
+        await unsigned.body?.cancel();
+        const response = await fetch(`http://127.0.0.1:${port}/`, {
+          method: "POST",
+          headers: {
+            "x-github-event": "workflow_job",
+            "x-hub-signature-256": await sign("webhook-secret", body),
+          },
+          body,
+        });
+        assert.equal(response.status, 202);
+        await response.body?.cancel();
+        await d.waitFor(/Dry run: would start 1 cpu runner\(s\) for acme\/app/, 10);
+      } finally {
+        assert.equal(await d.stop(), 0, d.log);
+      }
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("/metrics tells a scenario's figures and /healthz is 200 after a good cycle", async () => {
+  await withSimulator(async (sim) => {
+    sim.world.addRepo("acme/app", { org: true });
+    sim.world.addRun("acme/app", {
+      name: "CI",
+      jobs: [
+        { name: "a", labels: ["self-hosted"] },
+        { name: "b", labels: ["self-hosted"] },
+        { name: "hosted", labels: ["ubuntu-latest"] },
+      ],
+    });
+    const d = await daemon([
+      "--api-url",
+      sim.url,
+      "--interval",
+      "1",
+      "--max-runners",
+      "1",
+      "--metrics-listen",
+      "127.0.0.1:0",
+    ]);
+    try {
+      const port = (await d.waitFor(/Serving metrics on 127\.0\.0\.1:(\d+)/))[1];
+      await d.waitFor(/Found 1 repos with 3 queued jobs[\s\S]*Found 1 repos with 3 queued jobs/);
+      const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+      assert.equal([health.status, await health.text()].join(" "), "200 ok\n");
+      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      for (
+        const line of [
+          'autoscaler_queued_jobs{decision="provision"} 1',
+          'autoscaler_queued_jobs{decision="wait"} 1',
+          'autoscaler_queued_jobs{decision="skip"} 1',
+          'autoscaler_runners{state="busy"} 0',
+          'autoscaler_cycles_total{outcome="ok"}',
+          'autoscaler_api_requests_total{status="200"}',
+          'autoscaler_api_requests_total{status="304"}',
+          "autoscaler_rate_limit_remaining ",
+          "autoscaler_cycle_duration_seconds_count",
+          "autoscaler_job_queued_to_runner_started_seconds_count 0",
+        ]
+      ) {
+        assert.ok(metrics.includes(line), `${line} in\n${metrics}`);
+      }
+    } finally {
+      assert.equal(await d.stop(), 0, d.log);
+    }
+  });
+});
+
+Deno.test("with little rate limit left the daemon stretches its interval and says so", async () => {
+  await withSimulator(async (sim) => {
+    for (let i = 0; i < 30; i++) sim.world.addRepo(`acme/r${i}`, { org: true });
+    const d = await daemon([
+      "--api-url",
+      sim.url,
+      "--interval",
+      "1",
+      "--no-conditional-requests",
+    ]);
+    try {
+      const [, seconds] = await d.waitFor(
+        /Stretching the poll interval to (\d+) s: \d+ requests left until \S+, and a cycle spends 91/,
+      );
+      // 150 an hour; the first cycle (which also reads 30 runner lists) spent 91 of them.
+      assert.ok(Number(seconds) > 1);
+    } finally {
+      assert.equal(await d.stop(), 0, d.log);
+    }
+    // A real clock: the reset the simulator announces is an hour from now.
+  }, { rateLimit: 150, world: new SimWorld() });
+});
+
+Deno.test("--webhook-listen without a secret is refused", async () => {
+  const { code, stderr } = await (await cliCommand([
+    "run",
+    "--webhook-listen",
+    "127.0.0.1:0",
+  ])).output();
+  assert.equal(code, 2);
+  assert.match(decoder.decode(stderr), /--webhook-listen needs --webhook-secret-file/);
+});
