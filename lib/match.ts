@@ -16,23 +16,28 @@ const ARCH_WORDS: Record<RunnerArch, string[]> = {
 /** Labels of GitHub-hosted runners (`ubuntu-latest`, `windows-2022`, `macos-14`...). */
 const HOSTED_LABEL = /^(ubuntu|windows|macos)-/i;
 
-/** The job labels missing from a runner's labels; GitHub compares them case-insensitively. */
-export function missingLabels(
-  runnerLabels: readonly string[],
-  jobLabels: readonly string[],
-): string[] {
-  const have = new Set(runnerLabels.map((label) => label.toLowerCase()));
-  return jobLabels.filter((label) => !have.has(label.toLowerCase()));
-}
+/** One pattern per architecture: any of its words, as a whole word. */
+const ARCH_PATTERNS = (Object.keys(ARCH_WORDS) as RunnerArch[]).map((arch) =>
+  [
+    arch,
+    new RegExp(
+      `(?<![a-z0-9])(?:${
+        ARCH_WORDS[arch].map((w) => w.replace("-", "\\-")).join("|")
+      })(?![a-z0-9])`,
+      "i",
+    ),
+  ] as const
+);
 
 /** The architecture a text names as a whole word (`arm64-ci.yml`, `test-amd64-x`), if exactly one. */
 export function namedArch(text: string): RunnerArch | null {
-  const named = (Object.keys(ARCH_WORDS) as RunnerArch[]).filter((arch) =>
-    ARCH_WORDS[arch].some((word) =>
-      new RegExp(`(?<![a-z0-9])${word.replace("-", "\\-")}(?![a-z0-9])`, "i").test(text)
-    )
-  );
-  return named.length === 1 ? named[0] ?? null : null;
+  let named: RunnerArch | null = null;
+  for (const [arch, pattern] of ARCH_PATTERNS) {
+    if (!pattern.test(text)) continue;
+    if (named !== null) return null;
+    named = arch;
+  }
+  return named;
 }
 
 /**
@@ -47,12 +52,13 @@ export function matchJob(
   job: Pick<QueuedJob, "labels" | "jobName" | "workflow" | "workflowPath">,
   host: { arch: RunnerArch; labels: readonly string[] },
   archFilter: boolean,
+  hostLabels: ReadonlySet<string> = new Set(host.labels.map((label) => label.toLowerCase())),
 ): Match {
   if (job.labels.length === 0) {
     return { compatible: false, reason: "the job names no runs-on labels" };
   }
-  const missing = missingLabels(host.labels, job.labels);
-  const hosted = missing.filter((label) => HOSTED_LABEL.test(label));
+  const missing = job.labels.filter((label) => !hostLabels.has(label.toLowerCase()));
+  const hosted = missing.length === 0 ? missing : missing.filter((l) => HOSTED_LABEL.test(l));
   if (hosted.length > 0) {
     return {
       compatible: false,

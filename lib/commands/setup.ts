@@ -75,7 +75,11 @@ export async function prepare(
     }
     : { kind: "token", token: (await findToken(deps.env, deps.run)).token };
   const cache = options.conditionalRequests ? new EtagCache() : undefined;
-  const github = createGitHub(options.apiUrl, auth, { ...extras, cache });
+  const github = createGitHub(options.apiUrl, auth, {
+    ...extras,
+    cache,
+    concurrency: options.apiConcurrency,
+  });
   const maxRunners = options.maxRunners ?? Math.max(1, host.cpu.count);
   const slots = Math.max(1, maxRunners);
   const cpus = options.runnerCpus ??

@@ -18,6 +18,8 @@ const log = getLogger(["autoscaler", "github"]);
 
 /** What may watch or shape a client's requests. */
 export interface ClientExtras {
+  /** At most this many requests in flight at once, however they are issued. */
+  concurrency?: number;
   /** Counts answers by status; sees 304s as 304s. */
   metrics?: { attach(github: GitHub): void };
   /** Reads the rate limit and waits out short `retry-after`s. */
@@ -28,15 +30,32 @@ export interface ClientExtras {
 
 /**
  * An Octokit client for `baseUrl`, signed in with a token or as a GitHub App installation. The
- * extras wrap its requests innermost first: metrics, budget, then the cache, so the first two
- * see GitHub's own answers.
+ * extras wrap its requests innermost first: the concurrency limit, metrics, budget, then the
+ * cache, so metrics and budget see GitHub's own answers.
  */
 export function createGitHub(baseUrl: string, auth: GitHubAuth, extras: ClientExtras = {}): GitHub {
   const github = makeClient(baseUrl, auth);
+  if (extras.concurrency) limitConcurrency(github, extras.concurrency);
   extras.metrics?.attach(github);
   extras.budget?.attach(github);
   extras.cache?.attach(github);
   return github;
+}
+
+/** A semaphore around every request of a client. */
+function limitConcurrency(github: GitHub, max: number): void {
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  github.hook.wrap("request", async (request, options) => {
+    if (active >= max) await new Promise<void>((resolve) => waiting.push(resolve));
+    active++;
+    try {
+      return await request(options);
+    } finally {
+      active--;
+      waiting.shift()?.();
+    }
+  });
 }
 
 function makeClient(baseUrl: string, auth: GitHubAuth): GitHub {

@@ -84,14 +84,19 @@ export async function queuedJobs(
 async function repoJobs(github: GitHub, repo: string, concurrency: number): Promise<QueuedJob[]> {
   const [owner, name] = repo.split("/") as [string, string];
   const runs: RunData[] = [];
-  for (const status of ["queued", "in_progress"] as const) {
-    const items = await listAll(
-      github,
-      "GET /repos/{owner}/{repo}/actions/runs",
-      { owner, repo: name, status },
-      "workflow_runs",
-    );
-    runs.push(...keep(items, isRun, repo, `${status} runs`));
+  const statuses = ["queued", "in_progress"] as const;
+  const lists = await Promise.all(
+    statuses.map((status) =>
+      listAll(
+        github,
+        "GET /repos/{owner}/{repo}/actions/runs",
+        { owner, repo: name, status },
+        "workflow_runs",
+      )
+    ),
+  );
+  for (const [i, items] of lists.entries()) {
+    runs.push(...keep(items, isRun, repo, `${statuses[i]} runs`));
   }
   const perRun = await mapLimit(runs, concurrency, async (run) => {
     const items = await listAll(

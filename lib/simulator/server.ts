@@ -49,6 +49,8 @@ export interface SimulatorOptions {
   jobSeconds?: number;
   /** The `x-oauth-scopes` header of a classic token's answers (`repo, workflow`). */
   scopes?: string;
+  /** Added to every REST answer, to measure a cycle as over a network. */
+  latencyMs?: number;
   world?: SimWorld;
 }
 
@@ -378,6 +380,9 @@ export class GitHubSimulator {
       if (runner?.[1] && runner[2]) {
         return record(await this.#runnerProtocol(request, Number(runner[1]), runner[2]), false);
       }
+    }
+    if (this.#options.latencyMs) {
+      await new Promise((resolve) => setTimeout(resolve, this.#options.latencyMs));
     }
     const auth = this.#authenticate(request);
     if (!auth) {

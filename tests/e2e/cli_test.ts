@@ -72,10 +72,10 @@ for (const [args, message] of USAGE_ERRORS) {
   });
 }
 
-Deno.test("deno.json's start and compile tasks use the program's one permission set", async () => {
-  const { PERMISSION_FLAGS } = await import("../../lib/self.ts");
+Deno.test("deno.json's start and compile tasks use the program's one set of runtime flags", async () => {
+  const { RUNTIME_FLAGS } = await import("../../lib/self.ts");
   const config = JSON.parse(await Deno.readTextFile(new URL("../../deno.json", import.meta.url)));
-  const flags = PERMISSION_FLAGS.join(" ");
+  const flags = RUNTIME_FLAGS.join(" ");
   assert.ok(config.tasks.start.startsWith(`deno run ${flags} main.ts`), config.tasks.start);
   const compiles = config.tasks.compile.command.split("&&");
   assert.equal(compiles.length, 2);

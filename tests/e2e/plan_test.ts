@@ -218,7 +218,7 @@ const USAGE: [string[], RegExp][] = [
   [["run", "--idle-timeout", "0"], /Invalid --idle-timeout "0"/],
   [
     ["run", "--dry-run", "--interval", "0"],
-    /Invalid --interval "0": give a whole number of at least 1/,
+    /Invalid --interval "0": give seconds, at least 0.01/,
   ],
 ];
 

@@ -72,6 +72,10 @@ Deno.test("a changed answer is fetched again; the cache keeps at most its limit"
     };
     await observe(deps, SETTINGS);
     assert.equal(cache.size, 5);
+    const bytes = new EtagCache(1000, 4000);
+    const small = createGitHub(sim.url, { kind: "token", token: TOKEN }, { cache: bytes });
+    await observe({ ...deps, github: small }, SETTINGS);
+    assert.ok(bytes.bytes <= 4000 && bytes.size > 0, `${bytes.size} answers, ${bytes.bytes} bytes`);
     sim.world.addRun("org/r9", { name: "CI", jobs: [{ name: "j", labels: ["self-hosted"] }] });
     const observation = await observe(deps, SETTINGS);
     assert.equal(observation.plan.decisions.length, 1, "the new job is seen");

@@ -9,7 +9,7 @@ const REPO = fileURLToPath(new URL("../../", import.meta.url));
 async function startFlags(): Promise<string[]> {
   const config = JSON.parse(await Deno.readTextFile(`${REPO}deno.json`));
   const start: string = config.tasks.start;
-  const match = start.match(/^deno run ((?:--allow-[\w-]+(?:=\S+)? ?)+)main\.ts$/);
+  const match = start.match(/^deno run ((?:--[\w-]+(?:=\S+)? ?)+)main\.ts$/);
   if (!match?.[1]) throw new Error(`Unexpected start task: ${start}`);
   return match[1].trim().split(" ");
 }
