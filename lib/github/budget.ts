@@ -12,10 +12,17 @@ export class RateLimited extends Error {
 const MAX_INLINE_WAIT_S = 60;
 
 /**
+ * GitHub's secondary limit is 900 points a minute per endpoint (a GET is 1 point, a POST,
+ * PATCH or DELETE 5); we stay a little under it.
+ */
+export const POINTS_PER_MINUTE = 850;
+
+/**
  * Reads `x-ratelimit-*` on every answer and counts the requests that cost rate limit (304s do
  * not). On a 403/429 rate-limit answer it waits `retry-after` (if short) and tries once more,
  * else throws `RateLimited`. `interval` stretches the poll interval when the budget left would
- * not last until the reset at the current pace.
+ * not last until the reset at the current pace. Requests to one endpoint are paced to stay under
+ * GitHub's secondary limit of points per minute, however many repositories there are.
  */
 export class RateBudget {
   remaining: number | null = null;
@@ -23,10 +30,34 @@ export class RateBudget {
   /** Requests that cost rate limit, since the start. */
   spent = 0;
 
-  constructor(private sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))) {}
+  /** Per endpoint (method and path template): the times and points of the last minute's requests. */
+  readonly #window = new Map<string, { at: number; points: number }[]>();
+
+  constructor(
+    private sleep = (ms: number) => new Promise((r) => setTimeout(r, ms)),
+    private clock = () => Date.now(),
+    private pointsPerMinute = POINTS_PER_MINUTE,
+  ) {}
+
+  /** Waits until one more request to this endpoint keeps it under the secondary limit. */
+  async #pace(endpoint: string, points: number): Promise<void> {
+    for (;;) {
+      const now = this.clock();
+      const recent = (this.#window.get(endpoint) ?? []).filter((r) => r.at > now - 60_000);
+      const used = recent.reduce((sum, r) => sum + r.points, 0);
+      if (used + points <= this.pointsPerMinute || recent.length === 0) {
+        recent.push({ at: now, points });
+        this.#window.set(endpoint, recent);
+        return;
+      }
+      await this.sleep(recent[0]!.at + 60_000 - now);
+    }
+  }
 
   attach(github: GitHub): void {
     github.hook.wrap("request", async (request, options) => {
+      const method = String(options.method ?? "GET").toUpperCase();
+      await this.#pace(`${method} ${options.url}`, method === "GET" ? 1 : 5);
       for (let attempt = 0;; attempt++) {
         try {
           const response = await request(options);

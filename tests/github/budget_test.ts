@@ -58,3 +58,30 @@ Deno.test("the interval stretches only when the budget would not last until the 
   assert.equal(budget.interval(60_000, 2000, now), 3_600_000, "none left: wait for the reset");
   assert.equal(budget.interval(60_000, 0, now), 60_000, "an idle cycle of 304s costs nothing");
 });
+
+Deno.test("requests to one endpoint are paced under the secondary limit of points per minute", async () => {
+  await withSimulator(async (sim) => {
+    sim.world.addRepo("org/a", { org: true });
+    let now = 0;
+    const waits: number[] = [];
+    const budget = new RateBudget(
+      (ms) => {
+        waits.push(ms);
+        now += ms;
+        return Promise.resolve();
+      },
+      () => now,
+      10,
+    );
+    const github = createGitHub(sim.url, { kind: "token", token: TOKEN }, { budget });
+    for (let i = 0; i < 10; i++) {
+      await github.request("GET /repos/{owner}/{repo}/actions/runs", { owner: "org", repo: "a" });
+      now += 1000;
+    }
+    assert.deepEqual(waits, [], "10 points a minute are allowed");
+    await github.request("GET /repos/{owner}/{repo}/actions/runs", { owner: "org", repo: "a" });
+    assert.deepEqual(waits, [50_000], "the 11th waits until the first leaves the minute");
+    await github.request("GET /user/repos");
+    assert.equal(waits.length, 1, "another endpoint has its own budget");
+  });
+});
