@@ -1,5 +1,6 @@
 import { getLogger } from "@logtape/logtape";
 import { verify } from "@octokit/webhooks-methods";
+import { listen, type Listening } from "./listen.ts";
 
 const log = getLogger(["autoscaler", "webhook"]);
 
@@ -16,12 +17,6 @@ export type WebhookResult =
   | "bad-request"
   | "too-large";
 
-/** A running webhook receiver. */
-export interface WebhookServer {
-  port: number;
-  shutdown(): Promise<void>;
-}
-
 /**
  * Receives GitHub's `workflow_job` webhooks: checks `X-Hub-Signature-256` against `secret`
  * (401 without a valid one), caps the body (413), answers `ping`, and calls `onJob` for `queued`
@@ -34,42 +29,36 @@ export function serveWebhooks(options: {
   secret: string;
   onJob: (action: "queued" | "completed") => void;
   onResult?: (result: WebhookResult) => void;
-}): Promise<WebhookServer> {
+}): Promise<Listening> {
   const answer = (result: WebhookResult, status: number, text: string) => {
     options.onResult?.(result);
     if (status >= 400) log.debug("Webhook refused ({status}): {text}", { status, text });
     return new Response(`${text}\n`, { status });
   };
-  return new Promise((resolve) => {
-    const server = Deno.serve({
-      hostname: options.hostname,
-      port: options.port,
-      onListen: ({ port }) => resolve({ port, shutdown: () => server.shutdown() }),
-    }, async (request) => {
-      if (request.method !== "POST") return answer("bad-request", 405, "POST only");
-      const declared = Number(request.headers.get("content-length") ?? 0);
-      if (declared > MAX_BODY_BYTES) return answer("too-large", 413, "body too large");
-      const body = await readCapped(request);
-      if (body === null) return answer("too-large", 413, "body too large");
-      const signature = request.headers.get("x-hub-signature-256") ?? "";
-      const valid = signature !== "" &&
-        await verify(options.secret, body, signature).catch(() => false);
-      if (!valid) return answer("bad-signature", 401, "bad or missing X-Hub-Signature-256");
-      const event = request.headers.get("x-github-event");
-      if (event === "ping") return answer("ping", 200, "pong");
-      if (event !== "workflow_job") return answer("bad-request", 400, `unexpected event ${event}`);
-      let action: unknown;
-      try {
-        action = JSON.parse(body)?.action;
-      } catch {
-        return answer("bad-request", 400, "body is not JSON");
-      }
-      if (action === "queued" || action === "completed") {
-        options.onJob(action);
-        return answer(action, 202, `${action}: looking now`);
-      }
-      return answer("ignored", 202, `workflow_job ${String(action)}: nothing to do`);
-    });
+  return listen(options.hostname, options.port, async (request) => {
+    if (request.method !== "POST") return answer("bad-request", 405, "POST only");
+    const declared = Number(request.headers.get("content-length") ?? 0);
+    if (declared > MAX_BODY_BYTES) return answer("too-large", 413, "body too large");
+    const body = await readCapped(request);
+    if (body === null) return answer("too-large", 413, "body too large");
+    const signature = request.headers.get("x-hub-signature-256") ?? "";
+    const valid = signature !== "" &&
+      await verify(options.secret, body, signature).catch(() => false);
+    if (!valid) return answer("bad-signature", 401, "bad or missing X-Hub-Signature-256");
+    const event = request.headers.get("x-github-event");
+    if (event === "ping") return answer("ping", 200, "pong");
+    if (event !== "workflow_job") return answer("bad-request", 400, `unexpected event ${event}`);
+    let action: unknown;
+    try {
+      action = JSON.parse(body)?.action;
+    } catch {
+      return answer("bad-request", 400, "body is not JSON");
+    }
+    if (action === "queued" || action === "completed") {
+      options.onJob(action);
+      return answer(action, 202, `${action}: looking now`);
+    }
+    return answer("ignored", 202, `workflow_job ${String(action)}: nothing to do`);
   });
 }
 

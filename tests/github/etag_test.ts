@@ -22,17 +22,21 @@ const SETTINGS: CycleSettings = {
   runnerScope: "repo",
 };
 
+/** What `observe` needs, with a client using `cache` (none: no conditional requests). */
+function cycleDeps(url: string, cache: EtagCache | undefined) {
+  return {
+    github: createGitHub(url, { kind: "token", token: TOKEN }, { cache }),
+    backend: new DryRunBackend(),
+    now: () => NOW,
+    signal: new AbortController().signal,
+  };
+}
+
 /** Counted requests of each of three idle cycles over 100 repositories. */
 async function idleCycles(cache: EtagCache | undefined) {
   return await withSimulator(async (sim) => {
     for (let i = 0; i < 100; i++) sim.world.addRepo(`org/r${i}`, { org: true });
-    const github = createGitHub(sim.url, { kind: "token", token: TOKEN }, { cache });
-    const deps = {
-      github,
-      backend: new DryRunBackend(),
-      now: () => NOW,
-      signal: new AbortController().signal,
-    };
+    const deps = cycleDeps(sim.url, cache);
     const counted: number[] = [];
     for (let cycle = 0; cycle < 3; cycle++) {
       const before = sim.log.length;
@@ -63,18 +67,11 @@ Deno.test("a changed answer is fetched again; the cache keeps at most its limit"
   await withSimulator(async (sim) => {
     for (let i = 0; i < 10; i++) sim.world.addRepo(`org/r${i}`, { org: true });
     const cache = new EtagCache(5);
-    const github = createGitHub(sim.url, { kind: "token", token: TOKEN }, { cache });
-    const deps = {
-      github,
-      backend: new DryRunBackend(),
-      now: () => NOW,
-      signal: new AbortController().signal,
-    };
+    const deps = cycleDeps(sim.url, cache);
     await observe(deps, SETTINGS);
     assert.equal(cache.size, 5);
     const bytes = new EtagCache(1000, 4000);
-    const small = createGitHub(sim.url, { kind: "token", token: TOKEN }, { cache: bytes });
-    await observe({ ...deps, github: small }, SETTINGS);
+    await observe(cycleDeps(sim.url, bytes), SETTINGS);
     assert.ok(bytes.bytes <= 4000 && bytes.size > 0, `${bytes.size} answers, ${bytes.bytes} bytes`);
     sim.world.addRun("org/r9", { name: "CI", jobs: [{ name: "j", labels: ["self-hosted"] }] });
     const observation = await observe(deps, SETTINGS);
