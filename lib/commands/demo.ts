@@ -3,6 +3,7 @@ import type { RunnerBackend } from "../backend.ts";
 import { UsageError } from "../errors.ts";
 import type { CycleSettings } from "../cycle.ts";
 import { createGitHub } from "../github/client.ts";
+import { EtagCache } from "../github/etag_cache.ts";
 import { hostLabels, hostProfile } from "../labels.ts";
 import { runLoop } from "../loop.ts";
 import type { StartAction } from "../plan.ts";
@@ -101,7 +102,11 @@ Options:
       addArrivals(sim.world, 1);
       await runLoop(
         {
-          github: createGitHub(sim.url, { kind: "token", token: TOKEN }),
+          // As `run` does: conditional requests, so unchanged answers cost no rate limit.
+          github: createGitHub(sim.url, { kind: "token", token: TOKEN }, {
+            cache: new EtagCache(),
+            concurrency: 8,
+          }),
           backend,
           now: () => new Date(),
           signal: deps.signal,
