@@ -46,7 +46,11 @@ Deno.test("repositories: --owner takes an org's or a user's, --repo always count
       ["me/dots", "me/old", "org/a"],
     );
     assert.ok(sim.requests(/^\/orgs\/org\/repos$/).length === 1);
-    assert.ok(sim.requests(/^\/orgs\/ME\/repos$/).every((r) => r.status === 404));
+    assert.deepEqual(
+      sim.requests(/^\/orgs\/ME\/repos$/).map((r) => r.status),
+      [404],
+      "a user is tried as an organization first",
+    );
     assert.deepEqual(
       await listRepositories(github, { owners: [], repos: ["a/b"], sinceDays: 1, app: false }, NOW),
       ["a/b"],
