@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { CycleResult } from "./cycle.ts";
 import type { GitHub } from "./github/client.ts";
+import { answerOf, headerNumber } from "./github/errors.ts";
 
 /** The daemon's Prometheus metrics, and what `/healthz` answers from. */
 export class Metrics {
@@ -76,25 +77,19 @@ export class Metrics {
     github.hook.wrap("request", async (request, options) => {
       try {
         const response = await request(options);
-        this.#answered(response.status, response.headers);
+        this.#answered(answerOf(response));
         return response;
       } catch (error) {
-        const failed = error as {
-          status?: number;
-          response?: { headers?: Record<string, unknown> };
-        };
-        this.#answered(failed.status ?? 0, failed.response?.headers ?? {});
+        this.#answered(answerOf(error));
         throw error;
       }
     });
   }
 
-  #answered(status: number, headers: Record<string, unknown>): void {
+  #answered({ status, headers }: ReturnType<typeof answerOf>): void {
     this.#requests.inc({ status: String(status) });
-    const remaining = Number(headers["x-ratelimit-remaining"]);
-    if (Number.isFinite(remaining) && headers["x-ratelimit-remaining"] !== undefined) {
-      this.#rateLimit.set(remaining);
-    }
+    const remaining = headerNumber(headers, "x-ratelimit-remaining");
+    if (remaining !== null) this.#rateLimit.set(remaining);
   }
 
   /** Records a finished cycle (null: it failed) and how long it took. */

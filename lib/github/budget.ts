@@ -1,4 +1,5 @@
 import type { GitHub } from "./client.ts";
+import { answerOf, headerNumber, isHttpError, isRateLimited } from "./errors.ts";
 
 /** GitHub refused for its rate limit and asked for a long wait; the cycle gives up until then. */
 export class RateLimited extends Error {
@@ -61,25 +62,18 @@ export class RateBudget {
       for (let attempt = 0;; attempt++) {
         try {
           const response = await request(options);
-          this.#read(response.status, response.headers);
+          this.#read(answerOf(response));
           return response;
         } catch (error) {
-          const failed = error as {
-            status?: number;
-            response?: { headers?: Record<string, string | undefined> };
-          };
-          const headers = failed.response?.headers ?? {};
-          this.#read(failed.status ?? 0, headers);
-          const limited = (failed.status === 403 || failed.status === 429) &&
-            (headers["retry-after"] !== undefined || headers["x-ratelimit-remaining"] === "0");
-          if (!limited) throw error;
-          const retryAfter = Number(headers["retry-after"]);
-          const reset = Number(headers["x-ratelimit-reset"]) * 1000;
-          const waitS = Number.isFinite(retryAfter)
-            ? retryAfter
-            : Number.isFinite(reset)
-            ? Math.max(0, (reset - Date.now()) / 1000)
-            : MAX_INLINE_WAIT_S + 1;
+          const answer = answerOf(error);
+          this.#read(answer);
+          if (!isHttpError(error) || !isRateLimited(error)) throw error;
+          const retryAfter = headerNumber(answer.headers, "retry-after");
+          const reset = headerNumber(answer.headers, "x-ratelimit-reset");
+          const waitS = retryAfter ??
+            (reset === null
+              ? MAX_INLINE_WAIT_S + 1
+              : Math.max(0, (reset * 1000 - Date.now()) / 1000));
           if (attempt > 0 || waitS > MAX_INLINE_WAIT_S) {
             throw new RateLimited(new Date(Date.now() + waitS * 1000));
           }
@@ -89,16 +83,11 @@ export class RateBudget {
     });
   }
 
-  #read(status: number, headers: Record<string, unknown>): void {
+  #read({ status, headers }: ReturnType<typeof answerOf>): void {
     if (status !== 304 && status !== 0) this.spent++;
-    const remaining = Number(headers["x-ratelimit-remaining"]);
-    const reset = Number(headers["x-ratelimit-reset"]);
-    if (headers["x-ratelimit-remaining"] !== undefined && Number.isFinite(remaining)) {
-      this.remaining = remaining;
-    }
-    if (headers["x-ratelimit-reset"] !== undefined && Number.isFinite(reset)) {
-      this.resetAt = new Date(reset * 1000);
-    }
+    this.remaining = headerNumber(headers, "x-ratelimit-remaining") ?? this.remaining;
+    const reset = headerNumber(headers, "x-ratelimit-reset");
+    if (reset !== null) this.resetAt = new Date(reset * 1000);
   }
 
   /**

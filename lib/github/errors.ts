@@ -14,10 +14,13 @@ export const NEEDED_PERMISSIONS =
   "a classic token needs the repo scope (and admin:org for org runners); a fine-grained token " +
   "or GitHub App needs Actions: read and Administration: read and write";
 
+/** Answer headers as Octokit gives them. */
+type Headers = Record<string, string | number | undefined>;
+
 /** The parts of an Octokit `RequestError` we look at. */
 interface HttpError {
   status: number;
-  response?: { headers?: Record<string, string | number | undefined> };
+  response?: { headers?: Headers };
   request?: { method?: string; url?: string };
 }
 
@@ -31,6 +34,25 @@ export function isRateLimited(error: HttpError): boolean {
   const headers = error.response?.headers ?? {};
   return (error.status === 403 || error.status === 429) &&
     (String(headers["x-ratelimit-remaining"]) === "0" || headers["retry-after"] !== undefined);
+}
+
+/**
+ * The status and headers of an answer, whether Octokit returned it or threw it (non-2xx, and
+ * 304); status 0 for a request that got no answer.
+ */
+export function answerOf(outcome: unknown): { status: number; headers: Headers } {
+  if (isHttpError(outcome)) {
+    return { status: outcome.status, headers: outcome.response?.headers ?? {} };
+  }
+  const answer = outcome as { status?: number; headers?: Headers } | null;
+  return { status: answer?.status ?? 0, headers: answer?.headers ?? {} };
+}
+
+/** A numeric header (`x-ratelimit-remaining`), or null when absent or not a number. */
+export function headerNumber(headers: Headers, name: string): number | null {
+  const value = headers[name];
+  const n = Number(value);
+  return value === undefined || value === "" || !Number.isFinite(n) ? null : n;
 }
 
 /** `GET /repos/o/r/actions/runs` for an error, without the host and query. */

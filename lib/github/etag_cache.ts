@@ -1,4 +1,5 @@
 import type { GitHub } from "./client.ts";
+import { answerOf } from "./errors.ts";
 
 /** A cached answer, kept to reuse when GitHub says 304 Not Modified. */
 interface Cached {
@@ -54,7 +55,7 @@ export class EtagCache {
         }
         return response;
       } catch (error) {
-        if (cached && (error as { status?: number }).status === 304) {
+        if (cached && answerOf(error).status === 304) {
           this.hits++;
           return cached.response;
         }
