@@ -13,11 +13,17 @@ import {
   uninstallServiceCommand,
 } from "./lib/commands/service.ts";
 import { statusCommand } from "./lib/commands/status.ts";
-import { UsageError } from "./lib/errors.ts";
+import { UsageError } from "./lib/core/errors.ts";
 import { describeError } from "./lib/github/errors.ts";
-import { LOG_FORMATS, LOG_LEVELS, type LogFormat, redactSecrets, setupLogging } from "./lib/log.ts";
+import {
+  LOG_FORMATS,
+  LOG_LEVELS,
+  type LogFormat,
+  redactSecrets,
+  setupLogging,
+} from "./lib/program/log.ts";
 import { runCommand } from "./lib/system/command.ts";
-import { VERSION } from "./lib/version.ts";
+import { VERSION } from "./lib/program/version.ts";
 
 /** Every subcommand, in the order `--help` lists them. */
 const COMMANDS: readonly Command[] = [

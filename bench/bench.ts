@@ -5,12 +5,12 @@
  * in this process. A benchmark, not a test: nothing here passes or fails on time.
  */
 import { sign } from "@octokit/webhooks-methods";
-import { DryRunBackend } from "../lib/backend.ts";
-import { type CycleSettings, observe, runCycle } from "../lib/cycle.ts";
+import { DryRunBackend } from "../lib/runners/backend.ts";
+import { type CycleSettings, observe, runCycle } from "../lib/daemon/cycle.ts";
 import { createGitHub } from "../lib/github/client.ts";
 import { EtagCache } from "../lib/github/etag_cache.ts";
-import type { ManagedRunner, QueuedJob } from "../lib/model.ts";
-import { plan } from "../lib/plan.ts";
+import type { ManagedRunner, QueuedJob } from "../lib/core/model.ts";
+import { plan } from "../lib/core/plan.ts";
 import { GitHubSimulator, type SimulatorOptions } from "../lib/simulator/server.ts";
 import { SimWorld } from "../lib/simulator/world.ts";
 import { cliCommand } from "../tests/helpers/cli.ts";

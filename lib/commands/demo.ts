@@ -1,12 +1,12 @@
 import { getLogger } from "@logtape/logtape";
-import type { RunnerBackend } from "../backend.ts";
-import { UsageError } from "../errors.ts";
-import type { CycleSettings } from "../cycle.ts";
+import type { RunnerBackend } from "../runners/backend.ts";
+import { UsageError } from "../core/errors.ts";
+import type { CycleSettings } from "../daemon/cycle.ts";
 import { createGitHub } from "../github/client.ts";
 import { EtagCache } from "../github/etag_cache.ts";
-import { hostLabels, hostProfile } from "../labels.ts";
-import { runLoop } from "../loop.ts";
-import type { StartAction } from "../plan.ts";
+import { hostLabels, hostProfile } from "../core/labels.ts";
+import { runLoop } from "../daemon/loop.ts";
+import type { StartAction } from "../core/plan.ts";
 import {
   DEMO_ARRIVALS,
   DEMO_HOST,

@@ -1,9 +1,9 @@
 import { getLogger } from "@logtape/logtape";
-import { UsageError } from "../errors.ts";
-import { hostLabels, parseLabelList } from "../labels.ts";
+import { UsageError } from "../core/errors.ts";
+import { hostLabels, parseLabelList } from "../core/labels.ts";
 import { DEFAULT_TIMEOUT_MS } from "../system/command.ts";
 import { detectHost, type HostFacts, provisioningProblems } from "../system/host.ts";
-import { VERSION } from "../version.ts";
+import { VERSION } from "../program/version.ts";
 import type { Command } from "./command.ts";
 
 const log = getLogger(["autoscaler", "detect"]);

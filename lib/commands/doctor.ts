@@ -1,8 +1,8 @@
-import { Docker } from "../docker.ts";
+import { Docker } from "../runners/docker.ts";
 import { createGitHub, type GitHubAuth } from "../github/client.ts";
 import { describeError, isHttpError, NEEDED_PERMISSIONS } from "../github/errors.ts";
 import { findToken } from "../github/token.ts";
-import { hostLabels } from "../labels.ts";
+import { hostLabels } from "../core/labels.ts";
 import { servicePaths } from "../service/install.ts";
 import { UNIT_NAME } from "../service/unit.ts";
 import { toolResult } from "../system/command.ts";

@@ -1,5 +1,5 @@
-import { type Observation, observe } from "../cycle.ts";
-import type { HostProfile } from "../plan.ts";
+import { type Observation, observe } from "../daemon/cycle.ts";
+import type { HostProfile } from "../core/plan.ts";
 import type { Command } from "./command.ts";
 import { parseRunOptions, RUN_OPTIONS, RUN_OPTIONS_HELP } from "./run_options.ts";
 import { prepare } from "./setup.ts";

@@ -1,8 +1,8 @@
 import type { ParseArgsOptionsConfig } from "node:util";
-import { UsageError } from "../errors.ts";
+import { UsageError } from "../core/errors.ts";
 import { apiBaseUrl } from "../github/api_url.ts";
 import type { RepoSelection } from "../github/repos.ts";
-import { parseLabelList } from "../labels.ts";
+import { parseLabelList } from "../core/labels.ts";
 import { DEFAULT_UPDATE_REPO } from "../update/release.ts";
 import type { OptionValues } from "./command.ts";
 

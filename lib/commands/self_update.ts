@@ -1,14 +1,14 @@
-import { UsageError } from "../errors.ts";
+import { UsageError } from "../core/errors.ts";
 import { apiBaseUrl } from "../github/api_url.ts";
 import { createGitHub, type GitHub } from "../github/client.ts";
 import { findToken } from "../github/token.ts";
-import { isCompiled } from "../self.ts";
+import { isCompiled } from "../program/self.ts";
 import { normalizeArch } from "../system/arch.ts";
 import { RELEASE_PUBLIC_KEY } from "../update/release_key.ts";
 import { DEFAULT_UPDATE_REPO } from "../update/release.ts";
 import { rollBack } from "../update/swap.ts";
 import { selfUpdate } from "../update/updater.ts";
-import { VERSION } from "../version.ts";
+import { VERSION } from "../program/version.ts";
 import type { Command, Deps } from "./command.ts";
 
 /** A client for release look-ups: with a token when one is found (private repos), else without. */

@@ -1,8 +1,8 @@
 import { dirname } from "node:path";
 import { parseArgs } from "node:util";
-import { UsageError } from "../errors.ts";
+import { UsageError } from "../core/errors.ts";
 import { findToken } from "../github/token.ts";
-import { isCompiled, selfCommand } from "../self.ts";
+import { isCompiled, selfCommand } from "../program/self.ts";
 import { checkOwnership, installUnit, servicePaths, uninstallUnit } from "../service/install.ts";
 import { renderEnvFile, renderUnit, type ServiceScope, UNIT_NAME } from "../service/unit.ts";
 import { toolResult } from "../system/command.ts";

@@ -1,6 +1,7 @@
-import { Docker, type ManagedContainer } from "../docker.ts";
+import type { ManagedContainer } from "../core/model.ts";
+import { Docker } from "../runners/docker.ts";
 import { listRegistrations } from "../github/runners.ts";
-import type { Registration } from "../model.ts";
+import type { Registration } from "../core/model.ts";
 import type { Command } from "./command.ts";
 import { parseRunOptions, RUN_OPTIONS, RUN_OPTIONS_HELP } from "./run_options.ts";
 import { prepare } from "./setup.ts";

@@ -1,4 +1,4 @@
-import { UsageError } from "../errors.ts";
+import { UsageError } from "../core/errors.ts";
 
 /**
  * The web address runners register against (`config.sh --url`): `https://github.com` for

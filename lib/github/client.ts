@@ -1,7 +1,7 @@
 import { createAppAuth } from "@octokit/auth-app";
 import { Octokit } from "@octokit/rest";
 import { getLogger } from "@logtape/logtape";
-import { VERSION } from "../version.ts";
+import { VERSION } from "../program/version.ts";
 import type { RateBudget } from "./budget.ts";
 import type { EtagCache } from "./etag_cache.ts";
 

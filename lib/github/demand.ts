@@ -1,6 +1,6 @@
 import { getLogger } from "@logtape/logtape";
-import type { QueuedJob } from "../model.ts";
-import { mapLimit } from "../pool.ts";
+import type { QueuedJob } from "../core/model.ts";
+import { mapLimit } from "./pool.ts";
 import type { GitHub } from "./client.ts";
 import { RateLimited } from "./budget.ts";
 import { authErrorFor, describeError, isHttpError } from "./errors.ts";

@@ -1,4 +1,4 @@
-import { UsageError } from "../errors.ts";
+import { UsageError } from "../core/errors.ts";
 
 /** The unit's file name. */
 export const UNIT_NAME = "github-autoscaler.service";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { VERSION } from "../../lib/version.ts";
+import { VERSION } from "../../lib/program/version.ts";
 import { runCli } from "../helpers/cli.ts";
 
 Deno.test("--help lists the commands that exist and the common options", async () => {
@@ -11,7 +11,7 @@ Deno.test("--help lists the commands that exist and the common options", async (
   assert.equal(stderr, "");
 });
 
-Deno.test("--version prints the version from lib/version.ts", async () => {
+Deno.test("--version prints the version from lib/program/version.ts", async () => {
   const { code, stdout } = await runCli(["--version"]);
   assert.equal(code, 0);
   assert.equal(stdout, `autoscaler ${VERSION}\n`);
@@ -73,7 +73,7 @@ for (const [args, message] of USAGE_ERRORS) {
 }
 
 Deno.test("deno.json's start and compile tasks use the program's one set of runtime flags", async () => {
-  const { RUNTIME_FLAGS } = await import("../../lib/self.ts");
+  const { RUNTIME_FLAGS } = await import("../../lib/program/self.ts");
   const config = JSON.parse(await Deno.readTextFile(new URL("../../deno.json", import.meta.url)));
   const flags = RUNTIME_FLAGS.join(" ");
   assert.ok(config.tasks.start.startsWith(`deno run ${flags} main.ts`), config.tasks.start);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { LABEL, MANAGED_BY } from "../../lib/docker.ts";
+import { LABEL, MANAGED_BY } from "../../lib/runners/docker.ts";
 import type { SimJob } from "../../lib/simulator/objects.ts";
 import type { GitHubSimulator, SimulatorOptions } from "../../lib/simulator/server.ts";
 import { cliCommand } from "../helpers/cli.ts";

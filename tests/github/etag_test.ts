@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { DryRunBackend } from "../../lib/backend.ts";
-import { type CycleSettings, observe } from "../../lib/cycle.ts";
+import { DryRunBackend } from "../../lib/runners/backend.ts";
+import { type CycleSettings, observe } from "../../lib/daemon/cycle.ts";
 import { createGitHub } from "../../lib/github/client.ts";
 import { EtagCache } from "../../lib/github/etag_cache.ts";
 import { NOW, TOKEN, withSimulator } from "../helpers/sim.ts";

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { apiBaseUrl } from "../../lib/github/api_url.ts";
 import { AuthError } from "../../lib/github/errors.ts";
 import { findToken } from "../../lib/github/token.ts";
-import { UsageError } from "../../lib/errors.ts";
+import { UsageError } from "../../lib/core/errors.ts";
 import type { CommandRunner } from "../../lib/system/command.ts";
 import { runCommand } from "../../lib/system/command.ts";
 

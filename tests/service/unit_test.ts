@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { UsageError } from "../../lib/errors.ts";
+import { UsageError } from "../../lib/core/errors.ts";
 import { quoteExecArg, renderEnvFile, renderUnit, UNIT_MARKER } from "../../lib/service/unit.ts";
 
 const template = (scope: "user" | "system") =>

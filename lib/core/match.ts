@@ -1,5 +1,5 @@
 import type { QueuedJob } from "./model.ts";
-import type { RunnerArch } from "./system/arch.ts";
+import type { RunnerArch } from "../system/arch.ts";
 
 /** Whether this host may run a job, and why, in words a person can read. */
 export interface Match {

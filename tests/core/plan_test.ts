@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import type { ManagedRunner, QueuedJob } from "../lib/model.ts";
-import { type HostProfile, plan, type PlanInput } from "../lib/plan.ts";
+import type { ManagedRunner, QueuedJob } from "../../lib/core/model.ts";
+import { type HostProfile, plan, type PlanInput } from "../../lib/core/plan.ts";
 
 const BASE = ["self-hosted", "linux", "x64", "docker"];
 const CPU_HOST: HostProfile = {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { matchJob, namedArch } from "../lib/match.ts";
-import type { QueuedJob } from "../lib/model.ts";
+import { matchJob, namedArch } from "../../lib/core/match.ts";
+import type { QueuedJob } from "../../lib/core/model.ts";
 
 const X64 = { arch: "x64" as const, labels: ["self-hosted", "linux", "x64", "docker", "cpu-only"] };
 const ARM = {

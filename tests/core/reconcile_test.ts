@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import type { ManagedContainer } from "../lib/docker.ts";
-import type { Registration } from "../lib/model.ts";
-import { reconcile, type ReconcileInput } from "../lib/reconcile.ts";
+import type { ManagedContainer } from "../../lib/core/model.ts";
+import type { Registration } from "../../lib/core/model.ts";
+import { reconcile, type ReconcileInput } from "../../lib/core/reconcile.ts";
 
 const NOW = new Date("2026-11-28T12:00:00Z");
 const LABELS = ["self-hosted", "linux", "x64"];

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { getLogger, resetSync } from "@logtape/logtape";
-import { redactSecrets, setupLogging } from "../lib/log.ts";
+import { redactSecrets, setupLogging } from "../../lib/program/log.ts";
 
 const TOKEN = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8";
 

@@ -1,6 +1,6 @@
 import { getLogger } from "@logtape/logtape";
-import type { ManagedContainer } from "./docker.ts";
-import type { StartAction } from "./plan.ts";
+import type { ManagedContainer } from "../core/model.ts";
+import type { StartAction } from "../core/plan.ts";
 
 /** Where runners are started: Docker for real, or stand-ins that start nothing real. */
 export interface RunnerBackend {

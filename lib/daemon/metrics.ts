@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { CycleResult } from "./cycle.ts";
-import type { GitHub } from "./github/client.ts";
-import { answerOf, headerNumber } from "./github/errors.ts";
+import type { GitHub } from "../github/client.ts";
+import { answerOf, headerNumber } from "../github/errors.ts";
 
 /** The daemon's Prometheus metrics, and what `/healthz` answers from. */
 export class Metrics {

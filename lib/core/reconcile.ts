@@ -1,5 +1,4 @@
-import type { ManagedContainer } from "./docker.ts";
-import type { ManagedRunner, Registration, RunnerState } from "./model.ts";
+import type { ManagedContainer, ManagedRunner, Registration, RunnerState } from "./model.ts";
 
 /** A clean-up step: remove a container of ours, or delete a runner registration of ours. */
 export type CleanUp =

@@ -1,5 +1,6 @@
 import { getLogger } from "@logtape/logtape";
-import { type CommandRunner, toolResult } from "./system/command.ts";
+import type { ManagedContainer } from "../core/model.ts";
+import { type CommandRunner, toolResult } from "../system/command.ts";
 
 const log = getLogger(["autoscaler", "docker"]);
 
@@ -62,18 +63,6 @@ export function runArgs(spec: ContainerSpec): string[] {
     spec.image,
     ...spec.command,
   ];
-}
-
-/** A container of ours, as `docker inspect` describes it. */
-export interface ManagedContainer {
-  id: string;
-  /** `running`, `exited`, `created`, `dead`... */
-  state: string;
-  exitCode: number;
-  /** Our labels, without the `<LABEL>.` prefix. */
-  labels: Record<string, string>;
-  /** When we created it (our `created` label, else Docker's own time). */
-  createdAt: string;
 }
 
 /** A docker command failed; the message names the action, the exit code and docker's words. */

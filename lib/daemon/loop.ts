@@ -1,7 +1,7 @@
 import { getLogger } from "@logtape/logtape";
 import { type CycleDeps, type CycleResult, type CycleSettings, runCycle } from "./cycle.ts";
-import { type RateBudget, RateLimited } from "./github/budget.ts";
-import { AuthError, describeError } from "./github/errors.ts";
+import { type RateBudget, RateLimited } from "../github/budget.ts";
+import { AuthError, describeError } from "../github/errors.ts";
 import type { Metrics } from "./metrics.ts";
 import { Waker } from "./waker.ts";
 

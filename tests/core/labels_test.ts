@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { UsageError } from "../lib/errors.ts";
-import { hostLabels, parseLabelList } from "../lib/labels.ts";
-import type { HostFacts } from "../lib/system/host.ts";
+import { UsageError } from "../../lib/core/errors.ts";
+import { hostLabels, parseLabelList } from "../../lib/core/labels.ts";
+import type { HostFacts } from "../../lib/system/host.ts";
 
 function host(overrides: Partial<HostFacts> = {}): HostFacts {
   return {

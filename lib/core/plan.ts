@@ -1,6 +1,6 @@
 import { matchJob } from "./match.ts";
 import type { ManagedRunner, QueuedJob, RunnerKind } from "./model.ts";
-import type { RunnerArch } from "./system/arch.ts";
+import type { RunnerArch } from "../system/arch.ts";
 
 /** What the plan decided for one job. */
 export type Decision = "provision" | "wait" | "skip";

@@ -39,3 +39,15 @@ export interface Registration {
   online: boolean;
   busy: boolean;
 }
+
+/** A container of ours, as `docker inspect` describes it. */
+export interface ManagedContainer {
+  id: string;
+  /** `running`, `exited`, `created`, `dead`... */
+  state: string;
+  exitCode: number;
+  /** Our labels, without the `<LABEL>.` prefix. */
+  labels: Record<string, string>;
+  /** When we created it (our `created` label, else Docker's own time). */
+  createdAt: string;
+}

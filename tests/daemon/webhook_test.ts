@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { sign } from "@octokit/webhooks-methods";
-import { Waker } from "../lib/waker.ts";
-import { MAX_BODY_BYTES, serveWebhooks, type WebhookResult } from "../lib/webhook.ts";
+import { Waker } from "../../lib/daemon/waker.ts";
+import { MAX_BODY_BYTES, serveWebhooks, type WebhookResult } from "../../lib/daemon/webhook.ts";
 
 const SECRET = "s3cret-for-tests";
 

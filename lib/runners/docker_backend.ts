@@ -1,9 +1,10 @@
 import { getLogger } from "@logtape/logtape";
 import type { RunnerBackend } from "./backend.ts";
 import type { DeviceSlots } from "./devices.ts";
-import { Docker, JIT_ENV, type ManagedContainer } from "./docker.ts";
-import type { GitHub } from "./github/client.ts";
-import { describeError } from "./github/errors.ts";
+import type { ManagedContainer } from "../core/model.ts";
+import { Docker, JIT_ENV } from "./docker.ts";
+import type { GitHub } from "../github/client.ts";
+import { describeError } from "../github/errors.ts";
 import {
   deleteRunner,
   JitUnavailable,
@@ -11,8 +12,8 @@ import {
   registrationToken,
   type RunnerScope,
   scopeFor,
-} from "./github/runners.ts";
-import type { StartAction } from "./plan.ts";
+} from "../github/runners.ts";
+import type { StartAction } from "../core/plan.ts";
 
 const log = getLogger(["autoscaler", "runners"]);
 

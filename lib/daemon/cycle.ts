@@ -1,16 +1,15 @@
 import { getLogger } from "@logtape/logtape";
-import type { RunnerBackend } from "./backend.ts";
-import type { ManagedContainer } from "./docker.ts";
-import type { GitHub } from "./github/client.ts";
-import { queuedJobs } from "./github/demand.ts";
-import { describeError } from "./github/errors.ts";
-import { listRepositories, type RepoSelection } from "./github/repos.ts";
-import { deleteRunner, listRegistrations, type RunnerScope, scopeFor } from "./github/runners.ts";
-import { matchJob } from "./match.ts";
-import type { ManagedRunner } from "./model.ts";
-import { type HostProfile, type Plan, plan } from "./plan.ts";
+import type { RunnerBackend } from "../runners/backend.ts";
+import type { GitHub } from "../github/client.ts";
+import { queuedJobs } from "../github/demand.ts";
+import { describeError } from "../github/errors.ts";
+import { listRepositories, type RepoSelection } from "../github/repos.ts";
+import { deleteRunner, listRegistrations, type RunnerScope, scopeFor } from "../github/runners.ts";
+import { matchJob } from "../core/match.ts";
+import type { ManagedContainer, ManagedRunner } from "../core/model.ts";
+import { type HostProfile, type Plan, plan } from "../core/plan.ts";
 import type { Metrics } from "./metrics.ts";
-import { type CleanUp, reconcile, statesFromRegistrations } from "./reconcile.ts";
+import { type CleanUp, reconcile, statesFromRegistrations } from "../core/reconcile.ts";
 
 const log = getLogger(["autoscaler", "cycle"]);
 

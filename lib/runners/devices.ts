@@ -1,5 +1,5 @@
-import type { RunnerKind } from "./model.ts";
-import type { HostFacts } from "./system/host.ts";
+import type { RunnerKind } from "../core/model.ts";
+import type { HostFacts } from "../system/host.ts";
 
 /** One accelerator a runner can be given: its id (kept in a container label) and docker args. */
 export interface DeviceSlot {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { deviceSlots } from "../lib/devices.ts";
-import { JIT_ENV, runArgs } from "../lib/docker.ts";
-import type { HostFacts } from "../lib/system/host.ts";
+import { deviceSlots } from "../../lib/runners/devices.ts";
+import { JIT_ENV, runArgs } from "../../lib/runners/docker.ts";
+import type { HostFacts } from "../../lib/system/host.ts";
 
 Deno.test("runArgs hardens the container and names the secret without its value", () => {
   const args = runArgs({

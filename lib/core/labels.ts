@@ -1,7 +1,7 @@
 import { UsageError } from "./errors.ts";
 import type { RunnerKind } from "./model.ts";
 import type { HostProfile } from "./plan.ts";
-import type { HostFacts } from "./system/host.ts";
+import type { HostFacts } from "../system/host.ts";
 
 /** Labels every runner of this host carries, before the accelerator and the user's own. */
 export function baseLabels(host: HostFacts): string[] {
