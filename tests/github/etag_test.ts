@@ -3,7 +3,7 @@ import { DryRunBackend } from "../../lib/runners/backend.ts";
 import { type CycleSettings, observe } from "../../lib/daemon/cycle.ts";
 import { createGitHub } from "../../lib/github/client.ts";
 import { EtagCache } from "../../lib/github/etag_cache.ts";
-import { NOW, TOKEN, withSimulator } from "../helpers/sim.ts";
+import { TOKEN, withSimulator } from "../helpers/sim.ts";
 
 const SETTINGS: CycleSettings = {
   selection: { owners: [], repos: [], sinceDays: 1, app: false },
@@ -27,7 +27,7 @@ function cycleDeps(url: string, cache: EtagCache | undefined) {
   return {
     github: createGitHub(url, { kind: "token", token: TOKEN }, { cache }),
     backend: new DryRunBackend(),
-    now: () => NOW,
+    now: () => new Date(),
     signal: new AbortController().signal,
   };
 }

@@ -2,9 +2,11 @@ import assert from "node:assert/strict";
 import { createGitHub } from "../../lib/github/client.ts";
 import { AuthError } from "../../lib/github/errors.ts";
 import { listRepositories } from "../../lib/github/repos.ts";
-import { NOW, TOKEN, withSimulator } from "../helpers/sim.ts";
+import { TOKEN, withSimulator } from "../helpers/sim.ts";
 
 const DAY = 86_400_000;
+/** The real now of this test, from which its repositories' push times are counted back. */
+const NOW = new Date();
 const ago = (days: number) => new Date(NOW.getTime() - days * DAY).toISOString();
 
 Deno.test("repositories: every reachable one by default, archived and stale ones left out", async () => {

@@ -21,8 +21,22 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Variables a test run inherits; everything else (GH_TOKEN above all) is left out. */
-const INHERITED = ["HOME", "DENO_DIR", "XDG_CACHE_HOME", "TMPDIR", "LANG", "DOCKER_HOST"];
+/**
+ * Variables a test run inherits; everything else (GH_TOKEN above all) is left out. The
+ * `faketime` ones keep a shifted clock (`faketime '+400 days' deno task test`) the same in the
+ * program as in the test that runs it, as it is for every process of a host.
+ */
+const INHERITED = [
+  "HOME",
+  "DENO_DIR",
+  "XDG_CACHE_HOME",
+  "TMPDIR",
+  "LANG",
+  "DOCKER_HOST",
+  "LD_PRELOAD",
+  "FAKETIME",
+  "FAKETIME_SHARED",
+];
 
 /**
  * `main.ts` as a separate process with the start task's permissions, as users run it, in a

@@ -1,7 +1,4 @@
 import type { SimWorld } from "../../lib/simulator/world.ts";
-import { NOW } from "./sim.ts";
-
-const at = (minutesAgo: number) => new Date(NOW.getTime() - minutesAgo * 60_000).toISOString();
 
 /**
  * Two organizations and a user: 162 queued jobs in 9 repositories (2 of them left out as archived
@@ -9,6 +6,8 @@ const at = (minutesAgo: number) => new Date(NOW.getTime() - minutesAgo * 60_000)
  * custom-label jobs, one idle runner of ours and one idle runner that is not ours.
  */
 export function busyWorld(world: SimWorld, runnerPrefix: string): void {
+  const now = world.now().getTime();
+  const at = (minutesAgo: number) => new Date(now - minutesAgo * 60_000).toISOString();
   for (const name of ["acme/api", "acme/web", "acme/ml", "acme/firmware"]) {
     world.addRepo(name, { org: true });
   }

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { Ajv } from "ajv";
 import { createGitHub } from "../../lib/github/client.ts";
 import { makeAppKey } from "../helpers/app_key.ts";
-import { NOW, TOKEN, withSimulator } from "../helpers/sim.ts";
+import { TOKEN, withSimulator } from "../helpers/sim.ts";
 
 // GitHub's published OpenAPI description (3.0), loaded at run time so type-checking skips it.
 const SPEC_MODULE = "@octokit/openapi/generated/api.github.com.json";
@@ -168,6 +168,6 @@ Deno.test("the simulator pages with link headers and answers If-None-Match with 
     assert.equal(again.headers.get("x-ratelimit-remaining"), "4999", "a 304 costs nothing");
     assert.deepEqual(sim.log.map((r) => [r.status, r.counted]), [[200, true], [304, false]]);
     const reset = Number(first.headers.get("x-ratelimit-reset"));
-    assert.ok(reset * 1000 > NOW.getTime());
+    assert.ok(reset * 1000 > sim.world.now().getTime());
   });
 });
