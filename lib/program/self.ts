@@ -1,8 +1,8 @@
 import { fileURLToPath } from "node:url";
 
 /**
- * The program's runtime flags: its explicit permission set, and a small V8 young generation
- * (measured: the idle daemon's resident memory levels off at about 86 MB instead of 136 MB). The
+ * The program's runtime flags: its explicit permission set, and a bound on V8's young generation
+ * (bench/README.md has what the idle daemon holds with and without it). The
  * same in `deno.json`'s `start` and `compile` tasks (a test holds them together) and in the
  * `deno run` form a service unit uses when run from source.
  */

@@ -45,7 +45,12 @@ const INHERITED = [
  */
 export async function cliCommand(
   args: string[],
-  options: { pathPrefix?: string; env?: Record<string, string> } = {},
+  options: {
+    pathPrefix?: string;
+    env?: Record<string, string>;
+    /** Changes the start task's runtime flags (the bench measures without the V8 flag). */
+    flags?: (flags: string[]) => string[];
+  } = {},
 ): Promise<Deno.Command> {
   const path = [options.pathPrefix, Deno.env.get("PATH")].filter(Boolean).join(":");
   const inherited = Object.fromEntries(
@@ -59,7 +64,13 @@ export async function cliCommand(
     Deno.env.get("XDG_CACHE_HOME") ?? `${Deno.env.get("HOME") ?? "/root"}/.cache`
   }/deno`;
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", ...await startFlags(), `${REPO}main.ts`, ...args],
+    args: [
+      "run",
+      "--quiet",
+      ...(options.flags ?? ((flags) => flags))(await startFlags()),
+      `${REPO}main.ts`,
+      ...args,
+    ],
     cwd: REPO,
     clearEnv: true,
     env: { ...inherited, NO_COLOR: "1", ...options.env, PATH: path },
