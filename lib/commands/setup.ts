@@ -12,6 +12,7 @@ import { findToken } from "../github/token.ts";
 import { hostProfile } from "../core/labels.ts";
 import type { CommandRunner } from "../system/command.ts";
 import { detectHost, type HostFacts } from "../system/host.ts";
+import { hostId, stateDirectory } from "../system/host_id.ts";
 import type { Deps } from "./command.ts";
 import type { RunOptions } from "./run_options.ts";
 
@@ -31,11 +32,15 @@ export interface Prepared {
   memoryMiB: number;
 }
 
-/** The prefix of our runners' names on this host: `<prefix>-<host>-`. */
-export function runnerPrefix(hostname: string, prefix = "autoscaler"): string {
+/**
+ * The prefix of our runners' names on this host: `<prefix>-<host>-<host id>-`. The host name is
+ * for people; the host id (kept in the state directory) makes the prefix this host's alone, so
+ * that no other host's runner name starts with it.
+ */
+export function runnerPrefix(hostname: string, id: string, prefix = "autoscaler"): string {
   const host = hostname.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^-+|-+$/g, "") ||
     "host";
-  return `${prefix}-${host.slice(0, 30)}-`;
+  return `${prefix}-${host.slice(0, 20).replace(/-+$/, "")}-${id}-`;
 }
 
 /**
@@ -86,7 +91,11 @@ export async function prepare(
     Math.max(0.5, Math.floor((Math.max(1, host.cpu.count) / slots) * 100) / 100);
   const memoryMiB = options.runnerMemoryMiB ??
     Math.max(512, Math.floor((host.memory.totalBytes ?? 4 * 1024 ** 3) * 0.9 / slots / 1024 ** 2));
-  const prefix = runnerPrefix(deps.hostname, options.namePrefix);
+  const prefix = runnerPrefix(
+    deps.hostname,
+    await hostId(stateDirectory(deps.env)),
+    options.namePrefix,
+  );
   const dockerBackend = !options.dryRun && host.docker.available;
   if (use === "observe" && !dockerBackend) {
     log.info("No Docker engine: runner states come from GitHub alone");

@@ -26,7 +26,7 @@ export const statusCommand: Command = {
   help: `Usage: autoscaler status [--json] [run options]
 
 Lists the runners this host manages: every container with our labels, joined with our runner
-registrations on GitHub (names starting with <name-prefix>-<host>-). State is starting,
+registrations on GitHub (names starting with <name-prefix>-<host>-<host id>-). State is starting,
 idle or busy as GitHub sees the runner; "exited" for a container the next cycle removes;
 "not registered" for a container GitHub no longer lists; "no container" for a registration
 the next cycle deletes. Takes the run options that name the runners (--name-prefix) and reach

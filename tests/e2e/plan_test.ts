@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { runnerPrefix } from "../../lib/commands/setup.ts";
-import { asX64Host, runCli } from "../helpers/cli.ts";
+import { asX64Host, runCli, TEST_HOST_ID } from "../helpers/cli.ts";
 import { busyWorld } from "../helpers/scenarios.ts";
 import { TOKEN, withSimulator } from "../helpers/sim.ts";
 
@@ -17,7 +17,7 @@ interface PlanJob {
 
 Deno.test("plan --json over two orgs and a user: every job decided, 150-job matrix included", async () => {
   await withSimulator(async (sim) => {
-    busyWorld(sim.world, runnerPrefix(Deno.hostname()));
+    busyWorld(sim.world, runnerPrefix(Deno.hostname(), TEST_HOST_ID));
     const { code, stdout, stderr } = await asX64Host(
       [
         "plan",
@@ -82,7 +82,7 @@ Deno.test("plan --json over two orgs and a user: every job decided, 150-job matr
     // make the 10 of --max-runners.
     assert.deepEqual([byName("test").decision, byName("test").reason], [
       "wait",
-      `covered by idle runner ${runnerPrefix(Deno.hostname())}0001`,
+      `covered by idle runner ${runnerPrefix(Deno.hostname(), TEST_HOST_ID)}0001`,
     ]);
     const provisioned = jobs.filter((j) => j.decision === "provision").map((j) => j.job_name);
     assert.deepEqual(provisioned, [

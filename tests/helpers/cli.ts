@@ -14,6 +14,22 @@ async function startFlags(): Promise<string[]> {
   return match[1].trim().split(" ");
 }
 
+/** The host id the programs tests start have, unless a test gives them a state directory. */
+export const TEST_HOST_ID = "7e57c0de";
+
+let testStateHome: Promise<string> | null = null;
+
+/** A state directory (as `XDG_STATE_HOME`) holding `TEST_HOST_ID`, made once per test process. */
+function stateHome(): Promise<string> {
+  testStateHome ??= (async () => {
+    const home = await Deno.makeTempDir({ prefix: "autoscaler-state-" });
+    await Deno.mkdir(`${home}/github-autoscaler`);
+    await Deno.writeTextFile(`${home}/github-autoscaler/host-id`, `${TEST_HOST_ID}\n`);
+    return home;
+  })();
+  return testStateHome;
+}
+
 /** What a run of the CLI printed and returned. */
 export interface CliResult {
   code: number;
@@ -40,7 +56,8 @@ const INHERITED = [
 
 /**
  * `main.ts` as a separate process with the start task's permissions, as users run it, in a
- * clean environment: only PATH and a few variables Deno and Docker need are inherited.
+ * clean environment: only PATH and a few variables Deno and Docker need are inherited, and its
+ * state directory is the tests' own (host id `TEST_HOST_ID`).
  * `pathPrefix` goes in front of PATH (fake executables); `env` adds variables.
  */
 export async function cliCommand(
@@ -73,7 +90,13 @@ export async function cliCommand(
     ],
     cwd: REPO,
     clearEnv: true,
-    env: { ...inherited, NO_COLOR: "1", ...options.env, PATH: path },
+    env: {
+      ...inherited,
+      NO_COLOR: "1",
+      XDG_STATE_HOME: await stateHome(),
+      ...options.env,
+      PATH: path,
+    },
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -108,7 +131,8 @@ export async function asX64Host(
   const bin = await makeFakeBin({
     "nvidia-smi": gone,
     rocminfo: gone,
-    docker: "echo 20.10.24",
+    // An engine with no containers: `ps` lists none, anything else answers its version.
+    docker: 'case "$1" in ps) ;; *) echo 20.10.24 ;; esac',
     ...tools,
   });
   const ghConfig = await Deno.makeTempDir();
