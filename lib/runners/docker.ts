@@ -83,8 +83,21 @@ export class Docker {
     return result.stdout;
   }
 
-  /** Every container with our `managed-by` label, running or not. */
+  /**
+   * Every container with our `managed-by` label, running or not. A container removed between
+   * `ps` and `inspect` makes inspect fail: the listing is tried once more, and if it fails
+   * again this throws, since a failed observation must never look like an empty one.
+   */
   async list(): Promise<ManagedContainer[]> {
+    try {
+      return await this.#list();
+    } catch (error) {
+      log.debug("Listing containers again after: {error}", { error });
+      return await this.#list();
+    }
+  }
+
+  async #list(): Promise<ManagedContainer[]> {
     const ids = (await this.#docker("list containers", [
       "ps",
       "--all",
@@ -94,15 +107,17 @@ export class Docker {
       `label=${LABEL}.managed-by=${MANAGED_BY}`,
     ])).split("\n").filter((id) => id !== "");
     if (ids.length === 0) return [];
+    const output = await this.#docker("inspect containers", ["inspect", ...ids]);
     let inspected: unknown;
     try {
-      inspected = JSON.parse(await this.#docker("inspect containers", ["inspect", ...ids]));
+      inspected = JSON.parse(output);
     } catch (error) {
-      // A container removed between ps and inspect: list again next cycle.
-      log.debug("docker inspect failed: {error}", { error });
-      return [];
+      throw new DockerError(`Cannot read docker inspect's answer: ${(error as Error).message}`);
     }
-    return (Array.isArray(inspected) ? inspected : []).flatMap((c) => {
+    if (!Array.isArray(inspected)) {
+      throw new DockerError("Cannot read docker inspect's answer: it is not a list");
+    }
+    return inspected.flatMap((c) => {
       const all: Record<string, string> = c?.Config?.Labels ?? {};
       if (all[`${LABEL}.managed-by`] !== MANAGED_BY) return [];
       const labels = Object.fromEntries(
