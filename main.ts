@@ -152,6 +152,9 @@ function describeParseError(error: unknown): string | null {
   }
 }
 
+/** How long a command may take to finish its current step after SIGINT or SIGTERM. */
+const STOP_GRACE_MS = 8_000;
+
 function usageFailure(message: string, helpHint: string): number {
   printError(`${message}. Run "${helpHint}" for usage.`);
   return 2;
@@ -164,7 +167,15 @@ function printError(message: string): void {
 if (import.meta.main) {
   const stop = new AbortController();
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    Deno.addSignalListener(signal, () => stop.abort());
+    Deno.addSignalListener(signal, () => {
+      // A second signal, or a command still busy after the grace period, ends the process.
+      if (stop.signal.aborted) Deno.exit(1);
+      stop.abort(new DOMException(`Stopped by ${signal}`, "AbortError"));
+      setTimeout(() => {
+        printError(`still busy ${STOP_GRACE_MS / 1000} s after ${signal}; exiting`);
+        Deno.exit(1);
+      }, STOP_GRACE_MS);
+    });
   }
   const encoder = new TextEncoder();
   const deps: Deps = {

@@ -132,7 +132,10 @@ async function githubChecks(options: RunOptions, deps: Deps): Promise<Check[]> {
   const checks: Check[] = [{ status: "ok", name: "Token", detail: source }];
   let response;
   try {
-    response = await createGitHub(options.apiUrl, auth).request("GET /rate_limit");
+    response = await createGitHub(options.apiUrl, auth, {
+      timeoutMs: options.apiTimeoutMs,
+      signal: deps.signal,
+    }).request("GET /rate_limit");
   } catch (error) {
     if (isHttpError(error) && error.status === 401) {
       return [...checks, {

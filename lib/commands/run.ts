@@ -1,6 +1,6 @@
 import { getLogger } from "@logtape/logtape";
 import { UsageError } from "../core/errors.ts";
-import { RateBudget } from "../github/budget.ts";
+import { abortableSleep, RateBudget } from "../github/budget.ts";
 import { runLoop } from "../daemon/loop.ts";
 import { Metrics } from "../daemon/metrics.ts";
 import { serveMetrics } from "../daemon/metrics_server.ts";
@@ -43,7 +43,7 @@ ${RUN_OPTIONS_HELP}`,
   async run(values, deps) {
     const options = parseRunOptions(values, deps.env);
     const metrics = options.metrics ? new Metrics() : undefined;
-    const budget = new RateBudget();
+    const budget = new RateBudget(abortableSleep(deps.signal));
     const prepared = await prepare(options, deps, "run", { metrics, budget });
     const { github, settings, backend } = prepared;
     log.info(

@@ -34,6 +34,7 @@ export const RUN_OPTIONS: ParseArgsOptionsConfig = {
   "webhook-secret-file": { type: "string" },
   "metrics-listen": { type: "string" },
   "api-concurrency": { type: "string" },
+  "api-timeout": { type: "string" },
   "no-conditional-requests": { type: "boolean" },
   "update-interval": { type: "string" },
   "no-auto-update": { type: "boolean" },
@@ -69,7 +70,7 @@ Runners:
   --runner-memory SIZE      Memory per runner, like 4g or 512m (default: 90% of memory /
                             --max-runners)
   --idle-timeout SECONDS    Remove a runner not busy after this long (default: 300)
-  --name-prefix NAME        Runner names are NAME-<host>-<id> (default: autoscaler)
+  --name-prefix NAME        Runner names are NAME-<host>-<host id>-<random> (default: autoscaler)
   --runner-group ID         Runner group to register in (default: 1, the Default group)
   --runner-scope repo|org   Register runners to the job's repository (default) or to its
                             organization (then one runner may take any of the org's jobs)
@@ -89,6 +90,7 @@ Updates (compiled binaries only):
 
 GitHub:
   --api-concurrency N       Requests to GitHub in flight at once (default: 8)
+  --api-timeout SECONDS     How long one request may wait for its whole answer (default: 30)
   --no-conditional-requests Do not send If-None-Match (for measurements: 304s cost nothing)
   --api-url URL             REST API base (default: GITHUB_API_URL, else https://GH_HOST/api/v3
                             when GH_HOST is set, else https://api.github.com); http only to
@@ -134,6 +136,8 @@ export interface RunOptions {
   updateIntervalHours: number | null;
   updateRepo: string;
   apiConcurrency: number;
+  /** The deadline of each request to GitHub. */
+  apiTimeoutMs: number;
   conditionalRequests: boolean;
   webhook: { hostname: string; port: number; secretFile: string } | null;
   metrics: { hostname: string; port: number } | null;
@@ -212,6 +216,7 @@ export function parseRunOptions(
       : integer("--update-interval", string("update-interval") ?? "6", 1),
     updateRepo: updateRepo(string("update-repo") ?? DEFAULT_UPDATE_REPO),
     apiConcurrency: Math.min(64, integer("--api-concurrency", string("api-concurrency") ?? "8", 1)),
+    apiTimeoutMs: apiTimeout(string("api-timeout") ?? "30") * 1000,
     conditionalRequests: values["no-conditional-requests"] !== true,
     webhook: webhookOptions(string("webhook-listen"), string("webhook-secret-file")),
     metrics: string("metrics-listen") === undefined
@@ -225,6 +230,14 @@ function interval(value: string): number {
   const seconds = Number(value);
   if (!/^\d+(\.\d+)?$/.test(value) || !(seconds >= 0.01)) {
     throw new UsageError(`Invalid --interval "${value}": give seconds, at least 0.01`);
+  }
+  return seconds;
+}
+
+function apiTimeout(value: string): number {
+  const seconds = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value) || !(seconds >= 1 && seconds <= 600)) {
+    throw new UsageError(`Invalid --api-timeout "${value}": give seconds from 1 to 600`);
   }
   return seconds;
 }

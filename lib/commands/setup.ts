@@ -84,6 +84,8 @@ export async function prepare(
     ...extras,
     cache,
     concurrency: options.apiConcurrency,
+    timeoutMs: options.apiTimeoutMs,
+    signal: deps.signal,
   });
   const maxRunners = options.maxRunners ?? Math.max(1, host.cpu.count);
   const slots = Math.max(1, maxRunners);

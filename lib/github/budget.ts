@@ -18,6 +18,23 @@ const MAX_INLINE_WAIT_S = 60;
  */
 export const POINTS_PER_MINUTE = 850;
 
+/** A sleep that ends early, by throwing the signal's reason, once `signal` aborts (SIGTERM). */
+export function abortableSleep(signal: AbortSignal): (ms: number) => Promise<void> {
+  return (ms) =>
+    new Promise((resolve, reject) => {
+      if (signal.aborted) return reject(signal.reason);
+      const timer = setTimeout(() => {
+        signal.removeEventListener("abort", stop);
+        resolve();
+      }, ms);
+      const stop = () => {
+        clearTimeout(timer);
+        reject(signal.reason);
+      };
+      signal.addEventListener("abort", stop, { once: true });
+    });
+}
+
 /**
  * Reads `x-ratelimit-*` on every answer and counts the requests that cost rate limit (304s do
  * not). On a 403/429 rate-limit answer it waits `retry-after` (if short) and tries once more,

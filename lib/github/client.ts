@@ -16,8 +16,15 @@ export type GitHub = Octokit;
 
 const log = getLogger(["autoscaler", "github"]);
 
+/** How long a request may wait for GitHub's answer, unless a caller says otherwise. */
+export const DEFAULT_TIMEOUT_MS = 30_000;
+
 /** What may watch or shape a client's requests. */
 export interface ClientExtras {
+  /** Aborts every request in flight, and every later one (SIGTERM). */
+  signal?: AbortSignal;
+  /** The deadline of each request, its answer's body included (default 30 s). */
+  timeoutMs?: number;
   /** At most this many requests in flight at once, however they are issued. */
   concurrency?: number;
   /** Counts answers by status; sees 304s as 304s. */
@@ -34,7 +41,11 @@ export interface ClientExtras {
  * cache, so metrics and budget see GitHub's own answers.
  */
 export function createGitHub(baseUrl: string, auth: GitHubAuth, extras: ClientExtras = {}): GitHub {
-  const github = makeClient(baseUrl, auth);
+  const github = makeClient(
+    baseUrl,
+    auth,
+    deadlineFetch(extras.timeoutMs ?? DEFAULT_TIMEOUT_MS, extras.signal),
+  );
   if (extras.concurrency) limitConcurrency(github, extras.concurrency);
   extras.metrics?.attach(github);
   extras.budget?.attach(github);
@@ -58,9 +69,40 @@ function limitConcurrency(github: GitHub, max: number): void {
   });
 }
 
-function makeClient(baseUrl: string, auth: GitHubAuth): GitHub {
+/**
+ * `fetch` with a deadline on each request and the stop signal: a server that accepts and never
+ * answers (or stalls in the body) fails that request with a message naming it, instead of
+ * stalling the loop, and SIGTERM aborts whatever is in flight.
+ */
+export function deadlineFetch(timeoutMs: number, stop?: AbortSignal): typeof fetch {
+  return async (input, init) => {
+    const deadline = AbortSignal.timeout(timeoutMs);
+    const signals = [deadline, stop, init?.signal].filter((s): s is AbortSignal => !!s);
+    const url = input instanceof Request ? input.url : String(input);
+    const noAnswer = () =>
+      new Error(`${init?.method ?? "GET"} ${url}: no answer within ${timeoutMs / 1000} s`);
+    try {
+      const response = await fetch(input, { ...init, signal: AbortSignal.any(signals) });
+      // Read the body under the same deadline, so a stall mid-body fails here too.
+      const body = await response.arrayBuffer();
+      const read = new Response(response.status === 204 || response.status === 304 ? null : body, {
+        status: response.status,
+        statusText: response.statusText,
+        headers: response.headers,
+      });
+      Object.defineProperty(read, "url", { value: response.url });
+      return read;
+    } catch (error) {
+      if (deadline.aborted && !stop?.aborted) throw noAnswer();
+      throw error;
+    }
+  };
+}
+
+function makeClient(baseUrl: string, auth: GitHubAuth, fetcher: typeof fetch): GitHub {
   const common = {
     baseUrl,
+    request: { fetch: fetcher },
     userAgent: `github-autoscaler/${VERSION}`,
     // Octokit logs every failed request; callers report the failures that matter, once.
     log: {
