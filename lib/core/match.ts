@@ -46,7 +46,9 @@ export function namedArch(text: string): RunnerArch | null {
  * First GitHub's own rule: every `runs-on` label must be among the runner's labels. Then, with
  * `archFilter`, the job is refused when its job name, workflow name or workflow file names the
  * other architecture as a whole word (the most specific of these that names one decides), since
- * `runs-on: self-hosted` in `arm64-ci.yml` matches any self-hosted runner by labels alone.
+ * `runs-on: self-hosted` in `arm64-ci.yml` matches any self-hosted runner by labels alone. A job
+ * whose labels name an architecture has said where it runs: its labels decide, not its names
+ * (`cross-compile (x86_64)` on `[self-hosted, arm64]` is an arm64 job).
  */
 export function matchJob(
   job: Pick<QueuedJob, "labels" | "jobName" | "workflow" | "workflowPath">,
@@ -73,7 +75,7 @@ export function matchJob(
       }`,
     };
   }
-  if (archFilter) {
+  if (archFilter && !job.labels.some((label) => namedArch(label) !== null)) {
     const sources: [string, string | null][] = [
       ["job name", job.jobName],
       ["workflow", job.workflow],

@@ -124,6 +124,22 @@ const CASES: [string, JobShape, typeof X64 | typeof ARM, boolean, boolean, strin
     "matches",
   ],
   ["GPU job on a CUDA arm64 host", job(["self-hosted", "gpu", "cuda"]), ARM, true, true, "matches"],
+  [
+    "an architecture label decides over the name heuristic",
+    job(["self-hosted", "linux", "arm64"], { jobName: "cross-compile (x86_64)" }),
+    ARM,
+    true,
+    true,
+    "matches",
+  ],
+  [
+    "an alias label (aarch64) is not a label this host has",
+    job(["self-hosted", "aarch64"], { jobName: "cross-compile (x86_64)" }),
+    ARM,
+    true,
+    false,
+    "lack the label aarch64",
+  ],
 ];
 
 for (const [name, shape, host, archFilter, compatible, reason] of CASES) {
