@@ -8,8 +8,13 @@ export class MalformedAnswer extends Error {
   }
 }
 
+/** The most pages one listing reads (100,000 items); more is a server gone wrong. */
+export const MAX_PAGES = 1000;
+
 /**
- * Every item of a paginated list endpoint, following `link: rel="next"`. `key` names the array
+ * Every item of a paginated list endpoint, following `link: rel="next"`: within the API's own
+ * origin and scheme only (the token goes with each request), never to a page already read, and
+ * for at most `MAX_PAGES` pages; a `next` that breaks one of these throws `MalformedAnswer`. `key` names the array
  * inside the answer object (`workflow_runs`, `jobs`...), or null for endpoints that answer with
  * a bare array. An answer that is not JSON or lacks the list throws `MalformedAnswer` naming the
  * request, instead of a confusing type error deep inside a client library.
@@ -21,8 +26,11 @@ export async function listAll(
   key: string | null,
 ): Promise<unknown[]> {
   const items: unknown[] = [];
+  const origin = new URL(github.request.endpoint.DEFAULTS.baseUrl).origin;
+  const read = new Set<string>();
   let response = await github.request(route, { ...params, per_page: 100 });
   for (let page = 1;; page++) {
+    read.add(new URL(response.url, origin).href);
     const data: unknown = response.data;
     const list = key === null ? data : (data as Record<string, unknown> | null)?.[key];
     if (!Array.isArray(list)) {
@@ -32,6 +40,16 @@ export async function listAll(
     items.push(...list);
     const next = String(response.headers.link ?? "").match(/<([^>]+)>;\s*rel="next"/)?.[1];
     if (!next) return items;
-    response = await github.request({ method: "GET", url: next });
+    const nextUrl = new URL(next, origin);
+    if (nextUrl.origin !== origin) {
+      throw new MalformedAnswer(`${route} (page ${page}) links outside the API: ${nextUrl.origin}`);
+    }
+    if (read.has(nextUrl.href)) {
+      throw new MalformedAnswer(`${route} (page ${page}) links to a page already read`);
+    }
+    if (page >= MAX_PAGES) {
+      throw new MalformedAnswer(`${route} has more than ${MAX_PAGES} pages`);
+    }
+    response = await github.request({ method: "GET", url: nextUrl.href });
   }
 }
