@@ -1,9 +1,21 @@
 import type { ManagedContainer, ManagedRunner, Registration, RunnerState } from "./model.ts";
 
-/** A clean-up step: remove a container of ours, or delete a runner registration of ours. */
+/**
+ * A clean-up step: remove a container of ours, delete a runner registration of ours, or retire
+ * a runner that has both: its registration first, and its container only once GitHub has let
+ * the registration go (a runner handed a job in between keeps its container and its job).
+ */
 export type CleanUp =
   | { kind: "remove-container"; containerId: string; runner: string; reason: string }
-  | { kind: "delete-runner"; scope: string; runnerId: number; runner: string; reason: string };
+  | { kind: "delete-runner"; scope: string; runnerId: number; runner: string; reason: string }
+  | {
+    kind: "retire";
+    scope: string;
+    runnerId: number;
+    containerId: string;
+    runner: string;
+    reason: string;
+  };
 
 /** What reconciling Docker with GitHub found. */
 export interface Reconciled {
@@ -44,16 +56,18 @@ export function reconcile(input: ReconcileInput): Reconciled {
     withContainer.add(`${scope}\n${name}`);
     const registration = input.registrations.find((r) => r.scope === scope && r.name === name);
     const remove = (reason: string) => {
-      cleanUps.push({ kind: "remove-container", containerId: container.id, runner: name, reason });
-      if (registration) {
-        cleanUps.push({
-          kind: "delete-runner",
-          scope,
-          runnerId: registration.id,
-          runner: name,
-          reason,
-        });
-      }
+      cleanUps.push(
+        registration
+          ? {
+            kind: "retire",
+            scope,
+            runnerId: registration.id,
+            containerId: container.id,
+            runner: name,
+            reason,
+          }
+          : { kind: "remove-container", containerId: container.id, runner: name, reason },
+      );
     };
     if (container.state !== "running") {
       remove(

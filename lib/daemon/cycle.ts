@@ -181,7 +181,10 @@ export async function runCycle(
   return { ...observation, started, removed };
 }
 
-/** Removes containers and deletes registrations; a busy runner's delete is retried next cycle. */
+/**
+ * Removes containers and deletes registrations; a runner is retired registration first, so a
+ * busy one's delete (refused by GitHub) leaves its container running, and is retried next cycle.
+ */
 async function cleanUp(deps: CycleDeps, cleanUps: CleanUp[]): Promise<string[]> {
   const removed = new Set<string>();
   for (const step of cleanUps) {
@@ -199,6 +202,10 @@ async function cleanUp(deps: CycleDeps, cleanUps: CleanUp[]): Promise<string[]> 
       }
       log.info("Deleted the registration of runner {runner}: {reason}", step);
       removed.add(step.runner);
+      if (step.kind === "retire") {
+        await deps.backend.remove(step.containerId);
+        log.info("Removed the container of runner {runner}: {reason}", step);
+      }
     } catch (error) {
       log.warn("Could not remove runner {runner}: {error}", {
         runner: step.runner,

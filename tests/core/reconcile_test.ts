@@ -58,7 +58,7 @@ Deno.test("reconcile: running containers take their state from the registration"
   assert.deepEqual(result.cleanUps, []);
 });
 
-Deno.test("reconcile: an exited container goes, with its registration if GitHub still has it", () => {
+Deno.test("reconcile: an exited container goes, after its registration if GitHub still has it", () => {
   const result = run({
     containers: [
       container("a", { state: "exited", exitCode: 3 }),
@@ -69,15 +69,10 @@ Deno.test("reconcile: an exited container goes, with its registration if GitHub 
   assert.deepEqual(result.runners, []);
   assert.deepEqual(result.cleanUps, [
     {
-      kind: "remove-container",
-      containerId: "id-a",
-      runner: "a",
-      reason: "its container exited with code 3",
-    },
-    {
-      kind: "delete-runner",
+      kind: "retire",
       scope: "o/r",
       runnerId: 100,
+      containerId: "id-a",
       runner: "a",
       reason: "its container exited with code 3",
     },
@@ -90,7 +85,7 @@ Deno.test("reconcile: an exited container goes, with its registration if GitHub 
   ]);
 });
 
-Deno.test("reconcile: idle or never-online past the timeout is removed; busy never is", () => {
+Deno.test("reconcile: idle or never-online past the timeout is retired; busy never is", () => {
   const result = run({
     containers: [
       container("a", { ageS: 301 }),
@@ -105,10 +100,8 @@ Deno.test("reconcile: idle or never-online past the timeout is removed; busy nev
   });
   assert.deepEqual(result.runners.map((r) => [r.name, r.state]), [["ccc", "busy"]]);
   assert.deepEqual(result.cleanUps.map((c) => [c.kind, c.runner, c.reason]), [
-    ["remove-container", "a", "idle for more than 300 s"],
-    ["delete-runner", "a", "idle for more than 300 s"],
-    ["remove-container", "bb", "not online after 300 s"],
-    ["delete-runner", "bb", "not online after 300 s"],
+    ["retire", "a", "idle for more than 300 s"],
+    ["retire", "bb", "not online after 300 s"],
   ]);
 });
 
