@@ -50,8 +50,9 @@ export const RUN_OPTIONS_HELP = `Which repositories:
   --owner NAME              Watch the repositories of this user or organization (repeatable)
   --repo OWNER/NAME         Watch this repository (repeatable); default: every repository the
                             token can reach
-  --since-days N            Skip listed repositories not pushed to within N days (default: 1;
-                            0 keeps all; a --repo is always kept)
+  --since-days N            Skip listed repositories not pushed to within N days (default: 0,
+                            keep all: scheduled, dispatched and re-run jobs do not push; a
+                            --repo is always kept)
 
 Capacity and matching:
   --max-runners N           At most N runners at once (default: the CPU count); GPU jobs get at
@@ -185,7 +186,7 @@ export function parseRunOptions(
     selection: {
       owners,
       repos,
-      sinceDays: integer("--since-days", string("since-days") ?? "1", 0),
+      sinceDays: integer("--since-days", string("since-days") ?? "0", 0),
     },
     intervalSeconds: interval(string("interval") ?? "60"),
     maxRunners: maxRunners === undefined ? null : integer("--max-runners", maxRunners, 0),

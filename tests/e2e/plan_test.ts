@@ -23,6 +23,8 @@ Deno.test("plan --json over two orgs and a user: every job decided, 150-job matr
         "plan",
         "--json",
         "--dry-run",
+        "--since-days",
+        "1",
         "--api-url",
         sim.url,
         "--max-runners",
