@@ -1,13 +1,20 @@
 import type { GitHub } from "./client.ts";
-import { answerOf, headerNumber, isHttpError, isRateLimited } from "./errors.ts";
+import { answerOf, headerNumber, isHttpError, isRateLimited, isSecondaryLimit } from "./errors.ts";
 
 /** GitHub refused for its rate limit and asked for a long wait; the cycle gives up until then. */
 export class RateLimited extends Error {
-  constructor(readonly resetAt: Date) {
-    super(`GitHub's rate limit is spent until ${resetAt.toISOString()}`);
+  constructor(readonly resetAt: Date, secondary = false) {
+    super(
+      secondary
+        ? `GitHub's secondary rate limit; waiting until ${resetAt.toISOString()}`
+        : `GitHub's rate limit is spent until ${resetAt.toISOString()}`,
+    );
     this.name = "RateLimited";
   }
 }
+
+/** The wait after a secondary-limit answer without `retry-after`: GitHub asks for a minute. */
+const SECONDARY_WAIT_S = 60;
 
 /** The longest `retry-after` waited out inside a request; longer ones end the cycle. */
 const MAX_INLINE_WAIT_S = 60;
@@ -47,6 +54,8 @@ export class RateBudget {
   resetAt: Date | null = null;
   /** Requests that cost rate limit, since the start. */
   spent = 0;
+  /** Secondary-limit answers in a row: each doubles the wait, as GitHub asks. */
+  #secondaryStrikes = 0;
 
   /** Per endpoint (method and path template): the times and points of the last minute's requests. */
   readonly #window = new Map<string, { at: number; points: number }[]>();
@@ -80,6 +89,7 @@ export class RateBudget {
         try {
           const response = await request(options);
           this.#read(answerOf(response));
+          this.#secondaryStrikes = 0;
           return response;
         } catch (error) {
           const answer = answerOf(error);
@@ -87,12 +97,16 @@ export class RateBudget {
           if (!isHttpError(error) || !isRateLimited(error)) throw error;
           const retryAfter = headerNumber(answer.headers, "retry-after");
           const reset = headerNumber(answer.headers, "x-ratelimit-reset");
-          const waitS = retryAfter ??
-            (reset === null
-              ? MAX_INLINE_WAIT_S + 1
-              : Math.max(0, (reset * 1000 - Date.now()) / 1000));
-          if (attempt > 0 || waitS > MAX_INLINE_WAIT_S) {
-            throw new RateLimited(new Date(Date.now() + waitS * 1000));
+          const secondary = isSecondaryLimit(error) && retryAfter === null;
+          if (secondary) this.#secondaryStrikes++;
+          const waitS = secondary
+            ? SECONDARY_WAIT_S * 2 ** Math.min(4, this.#secondaryStrikes - 1)
+            : retryAfter ??
+              (reset === null
+                ? MAX_INLINE_WAIT_S + 1
+                : Math.max(0, (reset * 1000 - Date.now()) / 1000));
+          if (attempt > 0 || secondary || waitS > MAX_INLINE_WAIT_S) {
+            throw new RateLimited(new Date(Date.now() + waitS * 1000), isSecondaryLimit(error));
           }
           await this.sleep(waitS * 1000);
         }

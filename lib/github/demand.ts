@@ -67,14 +67,16 @@ export async function queuedJobs(
     }
     const error = result.reason;
     const auth = authErrorFor(error);
-    if (auth) throw auth;
+    // A rejected token fails everything; a 403 is this repository's (its settings, the token's
+    // reach), and the other repositories are still served.
+    if (auth && isHttpError(error) && error.status === 401) throw auth;
     if (error instanceof RateLimited) throw error;
     if (isHttpError(error) && error.status === 404) {
       log.debug("Repository {repo} is gone (404); dropped", { repo });
       demand.gone.push(repo);
       continue;
     }
-    const problem = `${repo}: ${describeError(error)}`;
+    const problem = `${repo}: ${auth ? auth.message : describeError(error)}`;
     log.warn("Skipped {repo} this cycle: {problem}", { repo, problem });
     demand.problems.push(problem);
   }

@@ -20,6 +20,7 @@ type Headers = Record<string, string | number | undefined>;
 /** The parts of an Octokit `RequestError` we look at. */
 interface HttpError {
   status: number;
+  message: string;
   response?: { headers?: Headers };
   request?: { method?: string; url?: string };
 }
@@ -33,7 +34,17 @@ export function isHttpError(error: unknown): error is HttpError & Error {
 export function isRateLimited(error: HttpError): boolean {
   const headers = error.response?.headers ?? {};
   return (error.status === 403 || error.status === 429) &&
-    (String(headers["x-ratelimit-remaining"]) === "0" || headers["retry-after"] !== undefined);
+    (String(headers["x-ratelimit-remaining"]) === "0" || headers["retry-after"] !== undefined ||
+      isSecondaryLimit(error));
+}
+
+/**
+ * A secondary-limit answer, told by GitHub's words: it can come as a 403 with requests left and
+ * no `retry-after`, and then GitHub asks for a wait of at least a minute.
+ */
+export function isSecondaryLimit(error: HttpError): boolean {
+  return (error.status === 403 || error.status === 429) &&
+    /secondary rate limit|abuse detection/i.test(error.message);
 }
 
 /**

@@ -78,11 +78,11 @@ export async function listRegistrations(
       continue;
     }
     const auth = authErrorFor(result.reason);
-    if (auth) throw auth;
+    if (auth && isHttpError(result.reason) && result.reason.status === 401) throw auth;
     if (result.reason instanceof RateLimited) throw result.reason;
     log.warn("Could not list the runners of {scope}: {error}", {
       scope,
-      error: describeError(result.reason),
+      error: auth ? auth.message : describeError(result.reason),
     });
     observed.unreadable.push(scope);
   }
