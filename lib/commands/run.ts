@@ -36,7 +36,7 @@ busy runners keep running their jobs, and the program exits 0.
 Options:
   --dry-run                 Start and remove nothing; log what would be started
   --once                    Run one cycle and exit (exit 1 if it failed)
-  --interval SECONDS        Time between cycles (default: 60; fractions allowed)
+  --interval SECONDS        Time between cycles (default: 60; from 0.01 to 86400)
 
 ${RUN_OPTIONS_HELP}`,
   options: RUN_OPTIONS,

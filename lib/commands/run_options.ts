@@ -70,7 +70,7 @@ Runners:
   --runner-cpus N           CPUs per runner (default: the CPU count / --max-runners)
   --runner-memory SIZE      Memory per runner, like 4g or 512m (default: 90% of memory /
                             --max-runners)
-  --idle-timeout SECONDS    Remove a runner not busy after this long (default: 300)
+  --idle-timeout SECONDS    Remove a runner not busy after this long (default: 300; at least 30)
   --name-prefix NAME        Runner names are NAME-<host>-<host id>-<random> (default: autoscaler)
   --runner-group ID         Runner group to register in (default: 1, the Default group)
   --runner-scope repo|org   Register runners to the job's repository (default) or to its
@@ -204,7 +204,8 @@ export function parseRunOptions(
     runnerMemoryMiB: string("runner-memory") === undefined
       ? null
       : memory(string("runner-memory")!),
-    idleTimeoutSeconds: integer("--idle-timeout", string("idle-timeout") ?? "300", 1),
+    // A runner takes tens of seconds to come online; a shorter timeout reaps it before then.
+    idleTimeoutSeconds: integer("--idle-timeout", string("idle-timeout") ?? "300", 30),
     namePrefix: namePrefix(string("name-prefix") ?? "autoscaler"),
     runnerGroupId: integer("--runner-group", string("runner-group") ?? "1", 1),
     runnerScope: oneOf(
@@ -229,8 +230,11 @@ export function parseRunOptions(
 /** Seconds, fractions allowed down to 0.01 (benchmarks); GitHub's limits favour a minute. */
 function interval(value: string): number {
   const seconds = Number(value);
-  if (!/^\d+(\.\d+)?$/.test(value) || !(seconds >= 0.01)) {
-    throw new UsageError(`Invalid --interval "${value}": give seconds, at least 0.01`);
+  // Timers hold at most 2^31 - 1 ms (24.8 days); a day is the longest interval that makes sense.
+  if (!/^\d+(\.\d+)?$/.test(value) || !(seconds >= 0.01 && seconds <= 86_400)) {
+    throw new UsageError(
+      `Invalid --interval "${value}": give seconds, at least 0.01 and at most 86400`,
+    );
   }
   return seconds;
 }
@@ -302,9 +306,10 @@ function memory(value: string): number {
   const mib = match?.[1] === undefined
     ? Number.NaN
     : Number(match[1]) * (match[2]?.startsWith("g") ? 1024 : 1);
-  if (!(mib >= 6)) {
+  // The runner itself (a .NET program) needs about 200 MiB before a job adds anything.
+  if (!(mib >= 256)) {
     throw new UsageError(
-      `Invalid --runner-memory "${value}": give a size like 4g or 512m (at least 6m)`,
+      `Invalid --runner-memory "${value}": give a size like 4g or 512m (at least 256m)`,
     );
   }
   return Math.floor(mib);

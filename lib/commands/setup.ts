@@ -87,6 +87,7 @@ export async function prepare(
     timeoutMs: options.apiTimeoutMs,
     signal: deps.signal,
   });
+  checkResources(options, host);
   const maxRunners = options.maxRunners ?? Math.max(1, host.cpu.count);
   const slots = Math.max(1, maxRunners);
   const cpus = options.runnerCpus ??
@@ -136,6 +137,24 @@ export async function prepare(
       runnerScope: options.runnerScope,
     },
   };
+}
+
+/** A runner cannot have more CPUs or memory than the host: every start would fail. */
+function checkResources(options: RunOptions, host: HostFacts): void {
+  const cpus = host.cpu.count;
+  if (options.runnerCpus !== null && cpus > 0 && options.runnerCpus > cpus) {
+    throw new UsageError(
+      `Invalid --runner-cpus: ${options.runnerCpus} CPUs are more than this host's ${cpus}`,
+    );
+  }
+  const totalMiB = host.memory.totalBytes === null
+    ? null
+    : Math.floor(host.memory.totalBytes / 1024 ** 2);
+  if (options.runnerMemoryMiB !== null && totalMiB !== null && options.runnerMemoryMiB > totalMiB) {
+    throw new UsageError(
+      `Invalid --runner-memory: ${options.runnerMemoryMiB} MiB is more than this host's ${totalMiB} MiB`,
+    );
+  }
 }
 
 /** The group owning each device file on the host (`stat`, since Deno keeps /dev to -A). */

@@ -219,10 +219,37 @@ const USAGE: [string[], RegExp][] = [
   [["run", "--name-prefix=-x"], /Invalid --name-prefix "-x"/],
   [["run", "--idle-timeout", "0"], /Invalid --idle-timeout "0"/],
   [
+    ["run", "--idle-timeout", "1"],
+    /Invalid --idle-timeout "1": give a whole number of at least 30/,
+  ],
+  [["run", "--runner-memory", "6m"], /Invalid --runner-memory "6m": .*at least 256m/],
+  [
+    ["run", "--dry-run", "--interval", "2147484"],
+    /Invalid --interval "2147484": give seconds, at least 0.01 and at most 86400/,
+  ],
+  [
     ["run", "--dry-run", "--interval", "0"],
     /Invalid --interval "0": give seconds, at least 0.01/,
   ],
 ];
+
+Deno.test("runner CPUs or memory beyond the host's are a usage error, before anything starts", async () => {
+  for (
+    const [args, message] of [
+      [["--runner-cpus", "1000"], /Invalid --runner-cpus: 1000 CPUs are more than this host's \d+/],
+      [
+        ["--runner-memory", "900g"],
+        /Invalid --runner-memory: 921600 MiB is more than this host's \d+ MiB/,
+      ],
+    ] as const
+  ) {
+    const { code, stderr } = await asX64Host(["run", "--dry-run", "--once", ...args], {
+      GH_TOKEN: "ghp_" + "U".repeat(36),
+    });
+    assert.equal(code, 2, stderr);
+    assert.match(stderr, message);
+  }
+});
 
 for (const [args, message] of USAGE) {
   Deno.test(`"autoscaler ${args.join(" ")}" is a usage error`, async () => {
