@@ -151,6 +151,17 @@ export function plan(input: PlanInput): Plan {
       decisions.push({ job, decision: "skip", reason, runnerKind: null });
       continue;
     }
+    // The host has every label, but a runner gets only its kind's: a job asking for two kinds
+    // (`cuda` and `openvino`) would get a runner every cycle that can never take it.
+    const kindLabels = new Set(kind.labels.map((l) => l.toLowerCase()));
+    const lacking = job.labels.filter((l) => !kindLabels.has(l.toLowerCase()));
+    if (lacking.length > 0) {
+      const article = runnerKind === "cpu" ? "a" : "an";
+      const reason = `no runner of this host has all its labels: ${article} ` +
+        `${KIND_NAMES[runnerKind]} runner lacks ${lacking.join(", ")}`;
+      decisions.push({ job, decision: "skip", reason, runnerKind: null });
+      continue;
+    }
     const kindUsed = kindInUse.get(runnerKind) ?? 0;
     if (inUse + started >= input.maxRunners) {
       decisions.push({

@@ -206,3 +206,22 @@ Deno.test("max-runners 0 starts nothing", () => {
   assert.equal(result.decisions[0]!.decision, "wait");
   assert.deepEqual(result.actions, []);
 });
+
+Deno.test("plan skips a job whose labels span two accelerator kinds: no runner of ours has them all", () => {
+  const host: HostProfile = {
+    arch: "x64",
+    labels: [...BASE, "cuda", "gpu", "openvino"],
+    kinds: {
+      cpu: { labels: BASE, capacity: Infinity },
+      cuda: { labels: [...BASE, "cuda", "gpu"], capacity: 1 },
+      openvino: { labels: [...BASE, "openvino", "gpu"], capacity: 1 },
+    },
+  };
+  const result = decide({ host, jobs: [job(["self-hosted", "cuda", "openvino"])] });
+  assert.deepEqual(result.actions, []);
+  assert.equal(result.decisions[0]!.decision, "skip");
+  assert.equal(
+    result.decisions[0]!.reason,
+    "no runner of this host has all its labels: an NVIDIA GPU runner lacks openvino",
+  );
+});
