@@ -59,7 +59,10 @@ export async function runLoop(
     options.metrics?.cycle(result, (performance.now() - started) / 1000, deps.now());
     if (options.afterCycle && !(await options.afterCycle(result, cycle))) break;
     if (options.once) break;
-    if (options.budget && result) {
+    let rateLimited = failure instanceof RateLimited;
+    // The first cycle fills the ETag cache and reads every runner list: what it spends says
+    // nothing about what later cycles cost, so pacing starts from the second.
+    if (options.budget && result && cycle > 1) {
       const paced = options.budget.interval(wait, options.budget.spent - spentBefore, deps.now());
       if (paced > wait && !stretched) {
         log.warn(
@@ -74,9 +77,12 @@ export async function runLoop(
         );
       }
       stretched = paced > wait;
+      rateLimited ||= stretched;
       wait = paced;
     }
-    await waker.wait(wait, options.signal);
+    // A webhook must not cut a rate-limit wait short: the cycle it starts would spend what the
+    // wait saves. Polling-interval waits end at once on a webhook.
+    await waker.wait(wait, options.signal, !rateLimited);
   }
   return failure;
 }

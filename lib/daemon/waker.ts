@@ -9,10 +9,13 @@ export class Waker {
     else this.#pending = true;
   }
 
-  /** Waits `ms`, or less when woken or when `signal` aborts. */
-  wait(ms: number, signal: AbortSignal): Promise<void> {
-    if (this.#pending || signal.aborted) {
-      this.#pending = false;
+  /**
+   * Waits `ms`, or less when woken or when `signal` aborts. Not `wakeable` (a rate-limit wait):
+   * only the signal ends it early, and a wake-up meanwhile is kept for the next wait.
+   */
+  wait(ms: number, signal: AbortSignal, wakeable = true): Promise<void> {
+    if (signal.aborted || (wakeable && this.#pending)) {
+      if (wakeable) this.#pending = false;
       return Promise.resolve();
     }
     return new Promise((resolve) => {
@@ -24,7 +27,7 @@ export class Waker {
       };
       const timer = setTimeout(done, ms);
       signal.addEventListener("abort", done, { once: true });
-      this.#wake = done;
+      if (wakeable) this.#wake = done;
     });
   }
 }
