@@ -9,6 +9,8 @@ import { serveWebhooks } from "../daemon/webhook.ts";
 import type { RunOptions } from "./run_options.ts";
 import { isCompiled } from "../program/self.ts";
 import { normalizeArch } from "../system/arch.ts";
+import { stateDirectory } from "../system/host_id.ts";
+import { takeRunLock } from "../system/run_lock.ts";
 import { AutoUpdater } from "../update/auto.ts";
 import { RELEASE_PUBLIC_KEY } from "../update/release_key.ts";
 import { countStart, markHealthy } from "../update/swap.ts";
@@ -44,6 +46,9 @@ ${RUN_OPTIONS_HELP}`,
     const options = parseRunOptions(values, deps.env);
     const metrics = options.metrics ? new Metrics() : undefined;
     const budget = new RateBudget(abortableSleep(deps.signal));
+    // One daemon per host: a second would start runners for the same jobs. A dry run starts
+    // nothing and may look on beside the service.
+    using _lock = options.dryRun ? null : await takeRunLock(stateDirectory(deps.env));
     const prepared = await prepare(options, deps, "run", { metrics, budget });
     const { github, settings, backend } = prepared;
     log.info(
