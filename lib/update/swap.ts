@@ -5,6 +5,9 @@ import { UpdateError } from "./release.ts";
 /** The previous version kept beside the binary, for `--rollback`. */
 export const previousOf = (target: string) => `${target}.previous`;
 
+/** The file operations a swap makes; tests pass their own to observe or fail each step. */
+export type SwapFs = Pick<typeof Deno, "link" | "copyFile" | "rename">;
+
 /** Where the daemon notes a fresh update's starts, to roll back one that keeps failing. */
 export const stateOf = (target: string) => `${target}.update-state`;
 
@@ -13,21 +16,54 @@ async function ownerOf(run: CommandRunner, dir: string): Promise<string> {
   return result.ok ? result.stdout.trim() : "another user";
 }
 
+/** A hidden name beside `target` for a file on its way in or out. */
+const besideOf = (target: string, what: string) =>
+  join(dirname(target), `.${basename(target)}.${what}-${crypto.randomUUID().slice(0, 8)}`);
+
+/** Makes `to` a second name of `from`, or a copy where the file system has no hard links. */
+async function keep(fs: SwapFs, from: string, to: string): Promise<void> {
+  try {
+    await fs.link(from, to);
+  } catch {
+    await fs.copyFile(from, to);
+  }
+}
+
+/**
+ * Puts `incoming` (beside `target`) in its place, the current file becoming `.previous`.
+ * `target` is never missing, even if the process is killed between steps, because systemd
+ * restarts whatever is there: the current file is first linked to `.previous` (a temporary name
+ * renamed over it), then `incoming` is renamed over `target`, which replaces it in one step.
+ * On failure `target` is as it was (`.previous` may already hold it) and `incoming` is left.
+ */
+async function swapIn(fs: SwapFs, target: string, incoming: string): Promise<void> {
+  const outgoing = besideOf(target, "previous");
+  try {
+    await keep(fs, target, outgoing);
+    await fs.rename(outgoing, previousOf(target));
+  } catch (error) {
+    await Deno.remove(outgoing).catch(() => {});
+    throw error;
+  }
+  await fs.rename(incoming, target);
+}
+
 /**
  * Replaces `target` with `bytes`, or leaves it untouched: the new file is written beside it
  * (same directory, so the rename is atomic), synced, made executable, and must answer
  * `--version` with `autoscaler <expectedVersion>`; then the current file becomes
- * `<target>.previous` and the new one takes its place. Every failure removes the new file and
- * says why.
+ * `<target>.previous` and the new one takes its place, `target` never missing meanwhile. Every
+ * failure removes the new file and says why. `fs` is for tests, to watch or fail each step.
  */
 export async function replaceBinary(
   run: CommandRunner,
   target: string,
   bytes: Uint8Array,
   expectedVersion: string,
+  fs: SwapFs = Deno,
 ): Promise<void> {
   const dir = dirname(target);
-  const temporary = join(dir, `.${basename(target)}.new-${crypto.randomUUID().slice(0, 8)}`);
+  const temporary = besideOf(target, "new");
   const mode = ((await Deno.stat(target).catch(() => null))?.mode ?? 0o755) & 0o777 | 0o100;
   let file: Deno.FsFile;
   try {
@@ -62,13 +98,7 @@ export async function replaceBinary(
           "current one",
       );
     }
-    await Deno.rename(target, previousOf(target));
-    try {
-      await Deno.rename(temporary, target);
-    } catch (error) {
-      await Deno.rename(previousOf(target), target);
-      throw error;
-    }
+    await swapIn(fs, target, temporary);
   } catch (error) {
     await Deno.remove(temporary).catch(() => {});
     if (error instanceof UpdateError) throw error;
@@ -78,21 +108,26 @@ export async function replaceBinary(
   }
 }
 
-/** Puts `<target>.previous` back in place, keeping the replaced one as the new `.previous`. */
-export async function rollBack(target: string): Promise<void> {
+/**
+ * Puts `<target>.previous` back in place, keeping the replaced one as the new `.previous`;
+ * `target` is never missing meanwhile (see `swapIn`), and on failure it is as it was.
+ */
+export async function rollBack(target: string, fs: SwapFs = Deno): Promise<void> {
   const previous = previousOf(target);
   if (!(await Deno.stat(previous).catch(() => null))) {
     throw new UpdateError(`There is no previous version at ${previous} to go back to`);
   }
-  const aside = `${target}.rollback-${crypto.randomUUID().slice(0, 8)}`;
-  await Deno.rename(target, aside);
+  // A second name for the version going back, since `swapIn` replaces `.previous` first.
+  const incoming = besideOf(target, "rollback");
   try {
-    await Deno.rename(previous, target);
+    await keep(fs, previous, incoming);
+    await swapIn(fs, target, incoming);
   } catch (error) {
-    await Deno.rename(aside, target);
+    // `.previous` may already be the current file: the version to go back to must not be lost.
+    await Deno.rename(incoming, previous).catch(() => {});
+    await Deno.remove(incoming).catch(() => {});
     throw new UpdateError(`Cannot roll back: ${(error as Error).message}`, { cause: error });
   }
-  await Deno.rename(aside, previous);
 }
 
 /** What the daemon remembers about the update it installed. */
