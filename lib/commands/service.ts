@@ -3,7 +3,13 @@ import { parseArgs } from "node:util";
 import { UsageError } from "../core/errors.ts";
 import { findToken } from "../github/token.ts";
 import { isCompiled, selfCommand } from "../program/self.ts";
-import { checkOwnership, installUnit, servicePaths, uninstallUnit } from "../service/install.ts";
+import {
+  checkOwnership,
+  hasStaleTokenFile,
+  installUnit,
+  servicePaths,
+  uninstallUnit,
+} from "../service/install.ts";
 import { renderEnvFile, renderUnit, type ServiceScope, UNIT_NAME } from "../service/unit.ts";
 import { toolResult } from "../system/command.ts";
 import type { Command, Deps, OptionValues } from "./command.ts";
@@ -71,7 +77,8 @@ Options:
 ${SCOPE_HELP}
   --dry-run                 Print the files it would write, and the systemctl calls; change nothing
   --force                   Replace a unit of the same name not written by this program
-  --no-token-file           Write no environment file; provide the token to the unit yourself
+  --no-token-file           Write no environment file (and remove the one an earlier install
+                            wrote); provide the token to the unit yourself
   --destdir DIR             Write below DIR (packaging) and do not call systemctl`,
   options: {
     ...RUN_OPTIONS,
@@ -107,6 +114,8 @@ ${SCOPE_HELP}
       isCompiled() ? [dirname(Deno.execPath())] : [],
     );
     const ctl = scope === "user" ? "systemctl --user" : "systemctl";
+    const dropped = `${paths.envFile}, the token file an earlier install wrote: the unit no ` +
+      "longer names it\n";
     if (values["dry-run"] === true) {
       const shownEnv = envText?.replace(
         /^GH_TOKEN=(.*)$/m,
@@ -117,11 +126,12 @@ ${SCOPE_HELP}
           (shownEnv === undefined
             ? "Would write no environment file.\n"
             : `Would write ${paths.envFile} (mode 0600):\n${shownEnv}\n`) +
+          (envText === null && await hasStaleTokenFile(paths) ? `Would remove ${dropped}` : "") +
           (destdir ? "" : `Would run: ${ctl} daemon-reload; ${ctl} enable --now ${UNIT_NAME}\n`),
       );
       return 0;
     }
-    await installUnit(deps.run, {
+    const { removedTokenFile } = await installUnit(deps.run, {
       scope,
       paths,
       unitText,
@@ -132,6 +142,7 @@ ${SCOPE_HELP}
     deps.print(
       `Wrote ${paths.unit}\n` +
         (envText === null ? "" : `Wrote ${paths.envFile} (mode 0600)\n`) +
+        (removedTokenFile ? `Removed ${dropped}` : "") +
         (destdir
           ? `Not enabled: written below ${destdir}\n`
           : `Enabled and started ${UNIT_NAME}; see "autoscaler service status${

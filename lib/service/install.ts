@@ -81,9 +81,31 @@ export async function checkOwnership(unit: string, force: boolean): Promise<stri
 }
 
 /**
+ * Whether `unit` (a unit's text) is ours and names `envFile` in `EnvironmentFile=`; below a
+ * destdir the unit names the installed path, which `envFile` ends with.
+ */
+function namesEnvFile(unit: string | null, envFile: string): boolean {
+  if (unit === null || !unit.startsWith(UNIT_MARKER)) return false;
+  return [...unit.matchAll(/^EnvironmentFile=-?(\/.+)$/gm)].some(([, path]) =>
+    envFile.endsWith(path!)
+  );
+}
+
+/**
+ * Whether installing without an environment file would remove one: the installed unit is ours
+ * and names `paths.envFile`, which exists, so an earlier install wrote it (with the token).
+ */
+export async function hasStaleTokenFile(paths: ServicePaths): Promise<boolean> {
+  if (!namesEnvFile(await readOrNull(paths.unit), paths.envFile)) return false;
+  return await Deno.stat(paths.envFile).then(() => true, () => false);
+}
+
+/**
  * Installs (or updates) the unit and its environment file, then `daemon-reload` and
- * `enable --now` unless `enable` is false. When systemctl fails, both files are put back as they
- * were, so no half-installed service is left.
+ * `enable --now` unless `enable` is false. Without an environment file (`envText` null), one the
+ * previous unit of ours named is removed, so no token is left on disk (see `hasStaleTokenFile`).
+ * When systemctl fails, the files are put back as they were, so no half-installed service is
+ * left. Returns whether it removed a token file.
  */
 export async function installUnit(
   run: CommandRunner,
@@ -95,23 +117,30 @@ export async function installUnit(
     force: boolean;
     enable: boolean;
   },
-): Promise<void> {
+): Promise<{ removedTokenFile: boolean }> {
   const { scope, paths } = options;
   const previousUnit = await checkOwnership(paths.unit, options.force);
-  const previousEnv = options.envText === null ? null : await readOrNull(paths.envFile);
+  const stale = options.envText === null && namesEnvFile(previousUnit, paths.envFile);
+  const previousEnv = options.envText === null && !stale ? null : await readOrNull(paths.envFile);
   if (options.envText !== null) await writeAtomic(paths.envFile, options.envText, 0o600);
   await writeAtomic(paths.unit, options.unitText, 0o644);
-  if (!options.enable) return;
+  // Only now that the unit no longer names it: a unit naming a missing file does not start.
+  const removedTokenFile = stale && previousEnv !== null;
+  if (removedTokenFile) await Deno.remove(paths.envFile);
+  if (!options.enable) return { removedTokenFile };
   try {
     await systemctl(run, scope, ["daemon-reload"]);
     await systemctl(run, scope, ["enable", "--now", UNIT_NAME]);
   } catch (error) {
     await restore(paths.unit, previousUnit, 0o644);
-    if (options.envText !== null) await restore(paths.envFile, previousEnv, 0o600);
+    if (options.envText !== null || removedTokenFile) {
+      await restore(paths.envFile, previousEnv, 0o600);
+    }
     await systemctl(run, scope, ["daemon-reload"]).catch(() => "");
     const what = previousUnit === null ? "nothing was installed" : "the previous unit was restored";
     throw new Error(`${error instanceof Error ? error.message : String(error)}; ${what}`);
   }
+  return { removedTokenFile };
 }
 
 /**

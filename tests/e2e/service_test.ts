@@ -160,6 +160,60 @@ Deno.test("install-service without a token says how to get one, or writes none w
   });
 });
 
+Deno.test("reinstalling with --no-token-file removes the token file written before, and says so", async () => {
+  await withSandbox({}, async (box) => {
+    const dest = join(box.home, "pkg");
+    const unit = join(dest, "etc/systemd/system/github-autoscaler.service");
+    const envFile = join(dest, "etc/github-autoscaler/env");
+    const install = (...args: string[]) =>
+      box.run(["install-service", "--system", "--destdir", dest, ...args], { GH_TOKEN: TOKEN });
+    assert.equal((await install()).code, 0);
+    assert.equal(await Deno.readTextFile(envFile), `GH_TOKEN=${TOKEN}\n`);
+    const dry = await install("--no-token-file", "--dry-run");
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, new RegExp(`^Would remove ${envFile}, the token file`, "m"));
+    assert.equal(await Deno.readTextFile(envFile), `GH_TOKEN=${TOKEN}\n`, "dry run keeps it");
+    const { code, stdout, stderr } = await install("--no-token-file");
+    assert.equal(code, 0, stderr);
+    await assert.rejects(Deno.stat(envFile), Deno.errors.NotFound);
+    assert.doesNotMatch(await Deno.readTextFile(unit), /EnvironmentFile=/);
+    assert.match(stdout, new RegExp(`^Removed ${envFile}, the token file`, "m"));
+    assert.deepEqual(await box.recorded(), []);
+  });
+});
+
+Deno.test("--no-token-file leaves alone an environment file the old unit did not name", async () => {
+  await withSandbox({}, async (box) => {
+    // The user's own file, for a unit installed with --no-token-file (or not ours at all).
+    await Deno.mkdir(join(box.home, ".config/github-autoscaler"), { recursive: true });
+    await Deno.writeTextFile(envPath(box.home), "GH_TOKEN=mine\n");
+    // Installed, then reinstalled over a unit of ours that names no environment file.
+    for (let i = 0; i < 2; i++) {
+      const { code, stdout, stderr } = await box.run(["install-service", "--no-token-file"]);
+      assert.equal(code, 0, stderr);
+      assert.doesNotMatch(stdout, /Removed/);
+    }
+    assert.equal(await Deno.readTextFile(envPath(box.home)), "GH_TOKEN=mine\n");
+  });
+});
+
+Deno.test("a failing systemctl after --no-token-file puts the token file back", async () => {
+  await withSandbox({}, async (box) => {
+    assert.equal((await box.run(["install-service"], { GH_TOKEN: TOKEN })).code, 0);
+    const before = await Deno.readTextFile(unitPath(box.home));
+    await Deno.writeTextFile(
+      join(box.bin, "systemctl"),
+      `#!/bin/sh\n${recording(1, 'echo "Failed to connect to bus" >&2')}\n`,
+    );
+    const { code, stderr } = await box.run(["install-service", "--no-token-file"]);
+    assert.equal(code, 1);
+    assert.match(stderr, /the previous unit was restored/);
+    assert.equal(await Deno.readTextFile(unitPath(box.home)), before);
+    assert.equal(await Deno.readTextFile(envPath(box.home)), `GH_TOKEN=${TOKEN}\n`);
+    assert.equal((await Deno.stat(envPath(box.home))).mode! & 0o777, 0o600);
+  });
+});
+
 Deno.test("install-service --system --destdir writes below DIR and calls no systemctl", async () => {
   await withSandbox({}, async (box) => {
     const dest = join(box.home, "pkg");
