@@ -51,6 +51,9 @@ export function runArgs(spec: ContainerSpec): string[] {
     "--cpus",
     String(spec.cpus),
     "--init",
+    // The image was checked (and pulled) just before; never a pull under the start timeout.
+    "--pull",
+    "never",
     "--network",
     spec.network,
     "--label",

@@ -47,7 +47,6 @@ export interface DockerRunnerSettings {
  */
 export class DockerBackend implements RunnerBackend {
   #inUse = new Set<string>();
-  #imageReady = false;
   /** False once GitHub answered generate-jitconfig with 404 (GitHub Enterprise Server < 3.10). */
   #jit = true;
 
@@ -84,14 +83,16 @@ export class DockerBackend implements RunnerBackend {
     return started;
   }
 
+  /**
+   * Before each start: the image can vanish while the daemon runs (`docker image prune -a`), and
+   * `docker run` (told `--pull never`) must not pull it itself under its start timeout.
+   */
   async #ensureImage(): Promise<void> {
     const { image, pull, terminal } = this.settings;
-    if (this.#imageReady && pull === "missing") return;
     if (pull === "always" || !(await this.docker.hasImage(image))) {
       log.info("Pulling image {image}", { image });
       await this.docker.pull(image, terminal);
     }
-    this.#imageReady = true;
   }
 
   async #startOne(action: StartAction, forJob: number | undefined): Promise<string | null> {

@@ -23,7 +23,7 @@ Deno.test("runArgs hardens the container and names the secret without its value"
     const part of [
       "run --detach --name autoscaler-h-1 --user 1001:1001",
       "--cap-drop ALL --security-opt no-new-privileges --pids-limit 4096",
-      "--memory 2048m --cpus 1.5 --init --network bridge",
+      "--memory 2048m --cpus 1.5 --init --pull never --network bridge",
       "--label io.github-autoscaler.managed-by=github-autoscaler",
       "--label io.github-autoscaler.repo=o/r",
       `--env ${JIT_ENV} --gpus device=GPU-1 img:1 /home/runner/run.sh`,
