@@ -13,7 +13,7 @@ export type DeviceSlots = Partial<Record<Exclude<RunnerKind, "cpu">, DeviceSlot[
 /**
  * The host's accelerators as slots: each NVIDIA GPU (each MIG instance where MIG is on) by
  * UUID for `--gpus device=`; each AMD GPU as `/dev/kfd` plus its own render node; each Intel GPU
- * as its render node (with the NPUs), else each NPU. `groups` maps device paths to the group
+ * as its render node, the first ones each with one NPU, and each NPU left over on its own. `groups` maps device paths to the group
  * that owns them on the host, so the runner's non-root user may open them.
  */
 export function deviceSlots(host: HostFacts, groups: Record<string, number> = {}): DeviceSlots {
@@ -35,18 +35,20 @@ export function deviceSlots(host: HostFacts, groups: Record<string, number> = {}
       args: devices("/dev/kfd", `/dev/dri/${node}`),
     }));
   }
-  const npus = host.intel.npus.map((npu) => `/dev/accel/${npu.node}`);
-  if (host.intel.gpus.length > 0) {
-    slots.openvino = host.intel.gpus.map((gpu) => ({
+  // The i-th Intel GPU comes with the i-th NPU (a device is never given to two runners); NPUs
+  // beyond the GPUs are slots of their own.
+  const { gpus, npus } = host.intel;
+  const openvino = [
+    ...gpus.map((gpu, i) => ({
       id: gpu.node,
-      args: devices(`/dev/dri/${gpu.node}`, ...npus),
-    }));
-  } else if (npus.length > 0) {
-    slots.openvino = host.intel.npus.map((npu) => ({
+      args: devices(`/dev/dri/${gpu.node}`, ...(npus[i] ? [`/dev/accel/${npus[i].node}`] : [])),
+    })),
+    ...npus.slice(gpus.length).map((npu) => ({
       id: npu.node,
       args: devices(`/dev/accel/${npu.node}`),
-    }));
-  }
+    })),
+  ];
+  if (openvino.length > 0) slots.openvino = openvino;
   return slots;
 }
 

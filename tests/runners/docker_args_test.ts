@@ -89,3 +89,24 @@ Deno.test("deviceSlots: an Intel GPU comes with the NPUs; NPUs alone are one slo
   ]);
   assert.deepEqual(deviceSlots(NONE), {});
 });
+
+Deno.test("deviceSlots: with several Intel GPUs each NPU goes to one slot only", () => {
+  const gpus = ["renderD128", "renderD129"].map((node) => ({ node, deviceId: null, driver: "xe" }));
+  const npus = ["accel0"].map((node) => ({ node, deviceId: null, driver: null }));
+  const slots = deviceSlots({ ...NONE, intel: { gpus, npus } }).openvino ?? [];
+  assert.deepEqual(slots.map((slot) => slot.args.join(" ")), [
+    "--device /dev/dri/renderD128 --device /dev/accel/accel0",
+    "--device /dev/dri/renderD129",
+  ]);
+  const more = ["accel0", "accel1", "accel2"].map((node) => ({
+    node,
+    deviceId: null,
+    driver: null,
+  }));
+  const all = deviceSlots({ ...NONE, intel: { gpus, npus: more } }).openvino ?? [];
+  assert.deepEqual(all.map((slot) => [slot.id, slot.args.join(" ")]), [
+    ["renderD128", "--device /dev/dri/renderD128 --device /dev/accel/accel0"],
+    ["renderD129", "--device /dev/dri/renderD129 --device /dev/accel/accel1"],
+    ["accel2", "--device /dev/accel/accel2"],
+  ]);
+});
