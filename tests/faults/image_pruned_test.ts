@@ -1,8 +1,5 @@
 import assert from "node:assert/strict";
-import { cliCommand } from "../helpers/cli.ts";
-import { makeFakeBin } from "../helpers/fake_bin.ts";
-import { fixture } from "../helpers/fixtures.ts";
-import { makeRoot } from "../helpers/roots.ts";
+import { makeX64Host, spawnCli } from "../helpers/cli.ts";
 import { TOKEN, withSimulator } from "../helpers/sim.ts";
 
 /**
@@ -26,31 +23,20 @@ esac`;
 Deno.test("faults: an image removed while the daemon runs is pulled again before the next start", async () => {
   await withSimulator(async (sim) => {
     const dir = await Deno.makeTempDir();
-    const root = await makeRoot({
-      "proc/cpuinfo": await fixture("cpuinfo/x86_64_amd_epyc_9654_head.txt"),
-      "proc/meminfo": await fixture("cpuinfo/meminfo_x86_64_16GB.txt"),
-    });
-    const bin = await makeFakeBin({
-      "nvidia-smi": "exit 127",
-      rocminfo: "exit 127",
-      docker: dockerWithImageFile(dir),
-    });
+    const host = await makeX64Host({ docker: dockerWithImageFile(dir) });
     await Deno.writeTextFile(`${dir}/image`, "");
     sim.world.addRepo("acme/api", { org: true });
-    const child = (await cliCommand(
-      ["run", "--api-url", sim.url, "--interval", "0.5", "--max-runners", "4", "--root", root],
-      { pathPrefix: bin, env: { GH_TOKEN: TOKEN } },
-    )).spawn();
-    child.stdout.cancel();
-    let log = "";
-    const reading = (async () => {
-      for await (const chunk of child.stderr) log += new TextDecoder().decode(chunk);
-    })();
+    const daemon = await spawnCli(
+      ["run", "--api-url", sim.url, "--interval", "0.5", "--max-runners", "4", "--root", host.root],
+      { pathPrefix: host.bin, env: { GH_TOKEN: TOKEN } },
+    );
     const calls = () => Deno.readTextFile(`${dir}/calls`).catch(() => "");
     const until = async (what: string, done: () => Promise<boolean>) => {
       const deadline = Date.now() + 15_000;
       while (!(await done())) {
-        if (Date.now() > deadline) throw new Error(`no ${what}; calls:\n${await calls()}\n${log}`);
+        if (Date.now() > deadline) {
+          throw new Error(`no ${what}; calls:\n${await calls()}\n${daemon.log()}`);
+        }
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
     };
@@ -65,10 +51,9 @@ Deno.test("faults: an image removed while the daemon runs is pulled again before
       );
       assert.doesNotMatch(await calls(), /without --pull never/);
     } finally {
-      child.kill("SIGTERM");
-      await child.status;
-      await reading;
-      for (const path of [dir, root, bin]) await Deno.remove(path, { recursive: true });
+      await daemon.stop();
+      await host.remove();
+      await Deno.remove(dir, { recursive: true });
     }
   });
 });

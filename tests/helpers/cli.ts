@@ -117,12 +117,16 @@ export async function runCli(
   };
 }
 
-/** Runs the CLI as an x64, CPU-only host (fixture root, fake tools) with a clean gh config. */
-export async function asX64Host(
-  args: string[],
-  env: Record<string, string> = {},
-  tools: Record<string, string> = {},
-) {
+/** A fixture x64, CPU-only host: its root (`--root`), fake tools first on PATH, a gh config. */
+export interface X64Host {
+  root: string;
+  bin: string;
+  ghConfig: string;
+  remove(): Promise<void>;
+}
+
+/** Lays out an x64, CPU-only host; `tools` replace or add fake executables. */
+export async function makeX64Host(tools: Record<string, string> = {}): Promise<X64Host> {
   const root = await makeRoot({
     "proc/cpuinfo": await fixture("cpuinfo/x86_64_amd_epyc_9654_head.txt"),
     "proc/meminfo": await fixture("cpuinfo/meminfo_x86_64_16GB.txt"),
@@ -136,12 +140,77 @@ export async function asX64Host(
     ...tools,
   });
   const ghConfig = await Deno.makeTempDir();
+  return {
+    root,
+    bin,
+    ghConfig,
+    async remove() {
+      for (const dir of [root, bin, ghConfig]) await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+/** A CLI process whose stderr is collected as it comes. */
+export interface Running {
+  child: Deno.ChildProcess;
+  /** The stderr so far. */
+  log(): string;
+  /** Waits until the log matches, or throws with the log after `seconds`. */
+  waitFor(pattern: RegExp, seconds?: number): Promise<RegExpMatchArray>;
+  /** SIGTERM (unless it has ended), then its exit code once its output is read. */
+  stop(): Promise<number>;
+}
+
+/** Starts the CLI (see `cliCommand`) and collects its stderr. */
+export async function spawnCli(
+  args: string[],
+  options: { pathPrefix?: string; env?: Record<string, string> } = {},
+): Promise<Running> {
+  const child = (await cliCommand(args, options)).spawn();
+  child.stdout.cancel();
+  let log = "";
+  const reading = (async () => {
+    for await (const chunk of child.stderr) log += new TextDecoder().decode(chunk);
+  })();
+  let ended = false;
+  const status = child.status.then((s) => {
+    ended = true;
+    return s;
+  });
+  return {
+    child,
+    log: () => log,
+    async waitFor(pattern, seconds = 15) {
+      const deadline = Date.now() + seconds * 1000;
+      for (;;) {
+        const match = log.match(pattern);
+        if (match) return match;
+        if (Date.now() > deadline) throw new Error(`no ${pattern} in:\n${log}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    },
+    async stop() {
+      if (!ended) child.kill("SIGTERM");
+      const { code } = await status;
+      await reading;
+      return code;
+    },
+  };
+}
+
+/** Runs the CLI as an x64, CPU-only host (fixture root, fake tools) with a clean gh config. */
+export async function asX64Host(
+  args: string[],
+  env: Record<string, string> = {},
+  tools: Record<string, string> = {},
+) {
+  const host = await makeX64Host(tools);
   try {
-    return await runCli([...args, "--root", root], {
-      pathPrefix: bin,
-      env: { GH_CONFIG_DIR: ghConfig, ...env },
+    return await runCli([...args, "--root", host.root], {
+      pathPrefix: host.bin,
+      env: { GH_CONFIG_DIR: host.ghConfig, ...env },
     });
   } finally {
-    for (const dir of [root, bin, ghConfig]) await Deno.remove(dir, { recursive: true });
+    await host.remove();
   }
 }
