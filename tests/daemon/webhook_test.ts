@@ -85,6 +85,38 @@ Deno.test("webhooks: bad or missing signatures, wrong events, bad bodies and flo
   assert.equal(results.filter((r) => r === "bad-signature").length, 203);
 });
 
+Deno.test("webhooks: a streamed body with no Content-Length is cut off once it passes the cap", async () => {
+  const seen: WebhookResult[] = [];
+  const server = await serveWebhooks({
+    hostname: "127.0.0.1",
+    port: 0,
+    secret: SECRET,
+    onJob: () => {},
+    onResult: (result) => seen.push(result),
+  });
+  try {
+    const chunk = new Uint8Array(64 * 1024).fill(0x20);
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent > 2 * MAX_BODY_BYTES) return controller.close();
+        sent += chunk.length;
+        controller.enqueue(chunk);
+      },
+    });
+    const response = await fetch(`http://127.0.0.1:${server.port}/`, {
+      method: "POST",
+      headers: { "x-github-event": "workflow_job" },
+      body,
+    });
+    assert.equal(response.status, 413);
+    await response.body?.cancel();
+  } finally {
+    await server.shutdown();
+  }
+  assert.deepEqual(seen, ["too-large"]);
+});
+
 Deno.test("the waker cuts a wait short, and a wake with no wait ends the next one at once", async () => {
   const waker = new Waker();
   const stop = new AbortController();
