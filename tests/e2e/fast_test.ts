@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { sign } from "@octokit/webhooks-methods";
-import { cliCommand } from "../helpers/cli.ts";
+import { cliCommand, spawnCli } from "../helpers/cli.ts";
 import { SimWorld } from "../../lib/simulator/world.ts";
 import { TOKEN, withSimulator } from "../helpers/sim.ts";
 
@@ -9,32 +9,13 @@ const decoder = new TextDecoder();
 
 /** A dry-run daemon whose log is read as it comes, with helpers to wait for lines in it. */
 async function daemon(args: string[]) {
-  const child = (await cliCommand(["run", "--dry-run", ...args], { env: { GH_TOKEN: TOKEN } }))
-    .spawn();
-  child.stdout.cancel();
-  let log = "";
-  const reading = (async () => {
-    for await (const chunk of child.stderr) log += decoder.decode(chunk);
-  })();
+  const running = await spawnCli(["run", "--dry-run", ...args], { env: { GH_TOKEN: TOKEN } });
   return {
     get log() {
-      return log;
+      return running.log();
     },
-    async waitFor(pattern: RegExp, seconds = 20): Promise<RegExpMatchArray> {
-      const deadline = Date.now() + seconds * 1000;
-      for (;;) {
-        const match = log.match(pattern);
-        if (match) return match;
-        if (Date.now() > deadline) throw new Error(`no ${pattern} in:\n${log}`);
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-    },
-    async stop(): Promise<number> {
-      child.kill("SIGTERM");
-      const { code } = await child.status;
-      await reading;
-      return code;
-    },
+    waitFor: running.waitFor,
+    stop: running.stop,
   };
 }
 

@@ -180,7 +180,7 @@ export async function spawnCli(
   return {
     child,
     log: () => log,
-    async waitFor(pattern, seconds = 15) {
+    async waitFor(pattern, seconds = 20) {
       const deadline = Date.now() + seconds * 1000;
       for (;;) {
         const match = log.match(pattern);
