@@ -32,8 +32,9 @@ Every --interval seconds (default: 60): lists the repositories, their queued job
 containers and registrations; removes what is finished, idle too long or left over; and starts
 one ephemeral just-in-time runner in a hardened Docker container for each job this host should
 take. All state lives in Docker labels and GitHub, so after a restart (or a crash) the daemon
-adopts its containers. SIGINT or SIGTERM: no new runners are started, the current step ends,
-busy runners keep running their jobs, and the program exits 0.
+adopts its containers. SIGINT or SIGTERM: no new runners are started, requests in flight are
+abandoned, the current step ends, busy runners keep running their jobs, and the program exits
+0; a step still busy 8 s later is cut short (exit 1), and a second signal ends it at once.
 
 Options:
   --dry-run                 Start and remove nothing; log what would be started

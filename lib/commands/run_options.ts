@@ -91,7 +91,8 @@ Updates (compiled binaries only):
 
 GitHub:
   --api-concurrency N       Requests to GitHub in flight at once (default: 8)
-  --api-timeout SECONDS     How long one request may wait for its whole answer (default: 30)
+  --api-timeout SECONDS     How long a request may wait for GitHub's answer to begin, or for
+                            the next part of it (default: 30; from 1 to 600)
   --no-conditional-requests Do not send If-None-Match (for measurements: 304s cost nothing)
   --api-url URL             REST API base (default: GITHUB_API_URL, else https://GH_HOST/api/v3
                             when GH_HOST is set, else https://api.github.com); http only to

@@ -50,7 +50,12 @@ export async function runLoop(
       result = await runCycle(deps, settings, (cycle - 1) % SWEEP_EVERY === 0);
     } catch (error) {
       failure = error;
-      if (error instanceof AuthError) log.error("{message}", { message: error.message });
+      if (options.signal.aborted) {
+        log.info("Cycle {cycle} cut short: {reason}", {
+          cycle,
+          reason: (options.signal.reason as Error | undefined)?.message ?? "stopped",
+        });
+      } else if (error instanceof AuthError) log.error("{message}", { message: error.message });
       else if (error instanceof RateLimited) {
         wait = Math.max(wait, error.resetAt.getTime() - deps.now().getTime());
         log.warn("{message}; the next cycle waits for it", { message: error.message });

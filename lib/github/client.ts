@@ -70,32 +70,55 @@ function limitConcurrency(github: GitHub, max: number): void {
 }
 
 /**
- * `fetch` with a deadline on each request and the stop signal: a server that accepts and never
- * answers (or stalls in the body) fails that request with a message naming it, instead of
- * stalling the loop, and SIGTERM aborts whatever is in flight.
+ * `fetch` with a deadline and the stop signal: the answer must begin within `timeoutMs`, and
+ * no gap between two parts of its body may be longer, so a server that accepts and never
+ * answers, or stalls mid-body, fails that request with a message naming it instead of stalling
+ * the loop, while a large download that keeps coming is never cut. SIGTERM aborts whatever is
+ * in flight. The body streams through; nothing is buffered here.
  */
 export function deadlineFetch(timeoutMs: number, stop?: AbortSignal): typeof fetch {
   return async (input, init) => {
-    const deadline = AbortSignal.timeout(timeoutMs);
-    const signals = [deadline, stop, init?.signal].filter((s): s is AbortSignal => !!s);
     const url = input instanceof Request ? input.url : String(input);
-    const noAnswer = () =>
-      new Error(`${init?.method ?? "GET"} ${url}: no answer within ${timeoutMs / 1000} s`);
+    const silent = new AbortController();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const arm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        silent.abort(
+          new Error(`${init?.method ?? "GET"} ${url}: no answer within ${timeoutMs / 1000} s`),
+        );
+      }, timeoutMs);
+    };
+    const signals = [silent.signal, stop, init?.signal].filter((s): s is AbortSignal => !!s);
+    arm();
+    let response: Response;
     try {
-      const response = await fetch(input, { ...init, signal: AbortSignal.any(signals) });
-      // Read the body under the same deadline, so a stall mid-body fails here too.
-      const body = await response.arrayBuffer();
-      const read = new Response(response.status === 204 || response.status === 304 ? null : body, {
-        status: response.status,
-        statusText: response.statusText,
-        headers: response.headers,
-      });
-      Object.defineProperty(read, "url", { value: response.url });
-      return read;
+      response = await fetch(input, { ...init, signal: AbortSignal.any(signals) });
     } catch (error) {
-      if (deadline.aborted && !stop?.aborted) throw noAnswer();
-      throw error;
+      clearTimeout(timer);
+      throw silent.signal.aborted && !stop?.aborted ? silent.signal.reason : error;
     }
+    if (response.body === null) {
+      clearTimeout(timer);
+      return response;
+    }
+    arm();
+    const watched = new Response(
+      response.body.pipeThrough(
+        new TransformStream<Uint8Array, Uint8Array>({
+          transform(chunk, controller) {
+            arm();
+            controller.enqueue(chunk);
+          },
+          flush() {
+            clearTimeout(timer);
+          },
+        }),
+      ),
+      { status: response.status, statusText: response.statusText, headers: response.headers },
+    );
+    Object.defineProperty(watched, "url", { value: response.url });
+    return watched;
   };
 }
 
