@@ -54,8 +54,11 @@ export class RateBudget {
   resetAt: Date | null = null;
   /** Requests that cost rate limit, since the start. */
   spent = 0;
-  /** Secondary-limit answers in a row: each doubles the wait, as GitHub asks. */
-  #secondaryStrikes = 0;
+  /**
+   * Per endpoint, secondary-limit answers in a row: each doubles the wait, as GitHub asks. Only
+   * a success of that endpoint clears it (every cycle's other requests succeed).
+   */
+  readonly #secondaryStrikes = new Map<string, number>();
 
   /** Per endpoint (method and path template): the times and points of the last minute's requests. */
   readonly #window = new Map<string, { at: number; points: number }[]>();
@@ -84,12 +87,13 @@ export class RateBudget {
   attach(github: GitHub): void {
     github.hook.wrap("request", async (request, options) => {
       const method = String(options.method ?? "GET").toUpperCase();
-      await this.#pace(`${method} ${options.url}`, method === "GET" ? 1 : 5);
+      const endpoint = `${method} ${options.url}`;
+      await this.#pace(endpoint, method === "GET" ? 1 : 5);
       for (let attempt = 0;; attempt++) {
         try {
           const response = await request(options);
           this.#read(answerOf(response));
-          this.#secondaryStrikes = 0;
+          this.#secondaryStrikes.delete(endpoint);
           return response;
         } catch (error) {
           const answer = answerOf(error);
@@ -98,13 +102,12 @@ export class RateBudget {
           const retryAfter = headerNumber(answer.headers, "retry-after");
           const reset = headerNumber(answer.headers, "x-ratelimit-reset");
           const secondary = isSecondaryLimit(error) && retryAfter === null;
-          if (secondary) this.#secondaryStrikes++;
-          const waitS = secondary
-            ? SECONDARY_WAIT_S * 2 ** Math.min(4, this.#secondaryStrikes - 1)
-            : retryAfter ??
-              (reset === null
-                ? MAX_INLINE_WAIT_S + 1
-                : Math.max(0, (reset * 1000 - Date.now()) / 1000));
+          const strikes = (this.#secondaryStrikes.get(endpoint) ?? 0) + (secondary ? 1 : 0);
+          if (secondary) this.#secondaryStrikes.set(endpoint, strikes);
+          const waitS = secondary ? SECONDARY_WAIT_S * 2 ** Math.min(4, strikes - 1) : retryAfter ??
+            (reset === null
+              ? MAX_INLINE_WAIT_S + 1
+              : Math.max(0, (reset * 1000 - Date.now()) / 1000));
           if (attempt > 0 || secondary || waitS > MAX_INLINE_WAIT_S) {
             throw new RateLimited(new Date(Date.now() + waitS * 1000), isSecondaryLimit(error));
           }

@@ -85,3 +85,23 @@ Deno.test("requests to one endpoint are paced under the secondary limit of point
     assert.equal(waits.length, 1, "another endpoint has its own budget");
   });
 });
+
+Deno.test("a repeated secondary limit waits twice as long each time, though other requests succeed", async () => {
+  await withSimulator(async (sim) => {
+    sim.world.addRepo("org/a", { org: true });
+    sim.faults.push({ path: /^\/repos\/org\/a\/actions\/runs$/, status: 403, body: LIMITED });
+    const budget = new RateBudget(() => Promise.reject(new Error("must not sleep")));
+    const github = createGitHub(sim.url, { kind: "token", token: TOKEN }, { budget });
+    const waits: number[] = [];
+    for (let cycle = 0; cycle < 4; cycle++) {
+      await github.request("GET /user/repos"); // each cycle starts with a success elsewhere
+      const error = await github.request("GET /repos/{owner}/{repo}/actions/runs", {
+        owner: "org",
+        repo: "a",
+      }).catch((e) => e);
+      assert.ok(error instanceof RateLimited, String(error));
+      waits.push(Math.round((error.resetAt.getTime() - Date.now()) / 60_000));
+    }
+    assert.deepEqual(waits, [1, 2, 4, 8]);
+  });
+});
