@@ -3,7 +3,7 @@ import type { QueuedJob } from "../core/model.ts";
 import { mapLimit } from "./pool.ts";
 import type { GitHub } from "./client.ts";
 import { RateLimited } from "./budget.ts";
-import { authErrorFor, describeError, isHttpError } from "./errors.ts";
+import { AuthError, authErrorFor, describeError, isHttpError } from "./errors.ts";
 import { listAll } from "./list.ts";
 
 const log = getLogger(["autoscaler", "demand"]);
@@ -58,6 +58,7 @@ export async function queuedJobs(
   concurrency: number,
 ): Promise<Demand> {
   const demand: Demand = { jobs: [], gone: [], problems: [] };
+  const forbidden: AuthError[] = [];
   const results = await mapLimit(repos, concurrency, (repo) => repoJobs(github, repo, concurrency));
   for (const [i, result] of results.entries()) {
     const repo = repos[i]!;
@@ -76,10 +77,14 @@ export async function queuedJobs(
       demand.gone.push(repo);
       continue;
     }
-    const problem = `${repo}: ${auth ? auth.message : describeError(error)}`;
-    log.warn("Skipped {repo} this cycle: {problem}", { repo, problem });
+    if (auth) forbidden.push(auth);
+    const reason = auth ? auth.message : describeError(error);
+    const problem = `${repo}: ${reason}`;
+    log.warn("Skipped {repo} this cycle: {reason}", { repo, reason });
     demand.problems.push(problem);
   }
+  // Refused everywhere is the token's problem, not the repositories': say so, as for a 401.
+  if (repos.length > 0 && forbidden.length === repos.length) throw forbidden[0];
   return demand;
 }
 

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { createGitHub } from "../../lib/github/client.ts";
+import { AuthError } from "../../lib/github/errors.ts";
 import { queuedJobs } from "../../lib/github/demand.ts";
 import { TOKEN, withSimulator } from "../helpers/sim.ts";
 
@@ -93,7 +94,7 @@ Deno.test("demand: bad answers are skipped per repository, the rest goes on", as
   });
 });
 
-Deno.test("demand: a repository the token may not read is its problem, naming the permissions", async () => {
+Deno.test("demand: a token refused by every repository is an AuthError naming the permissions", async () => {
   await withSimulator(async (sim) => {
     sim.world.addRepo("org/app", { org: true });
     sim.faults.push({
@@ -102,13 +103,12 @@ Deno.test("demand: a repository the token may not read is its problem, naming th
       body: '{"message":"Resource not accessible by personal access token"}',
     });
     const github = createGitHub(sim.url, { kind: "token", token: TOKEN });
-    const demand = await queuedJobs(github, ["org/app"], 1);
-    assert.deepEqual(demand.jobs, []);
-    assert.equal(demand.problems.length, 1);
-    assert.match(
-      demand.problems[0]!,
-      /^org\/app: The token may not GET \/repos\/org\/app\/actions\/runs \(403\)/,
+    await assert.rejects(
+      queuedJobs(github, ["org/app"], 1),
+      (error: unknown) =>
+        error instanceof AuthError &&
+        /may not GET \/repos\/org\/app\/actions\/runs \(403\)/.test(error.message) &&
+        /Actions: read/.test(error.message),
     );
-    assert.match(demand.problems[0]!, /Actions: read/);
   });
 });
