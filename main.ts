@@ -187,6 +187,7 @@ if (import.meta.main) {
     },
     env: (name) => Deno.env.get(name),
     hostname: Deno.hostname(),
+    uid: Deno.uid(),
     signal: stop.signal,
   };
   Deno.exit(await main(Deno.args, deps));

@@ -13,6 +13,8 @@ export interface Deps {
   env: (name: string) => string | undefined;
   /** This host's name, for runner names. */
   hostname: string;
+  /** The user's id (null where the platform has none): root keeps its state in /var/lib. */
+  uid: number | null;
   /** Aborts when the process is asked to stop (SIGINT, SIGTERM). */
   signal: AbortSignal;
 }

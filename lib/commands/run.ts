@@ -49,7 +49,7 @@ ${RUN_OPTIONS_HELP}`,
     const budget = new RateBudget(abortableSleep(deps.signal));
     // One daemon per host: a second would start runners for the same jobs. A dry run starts
     // nothing and may look on beside the service.
-    using _lock = options.dryRun ? null : await takeRunLock(stateDirectory(deps.env));
+    using _lock = options.dryRun ? null : await takeRunLock(stateDirectory(deps.env, deps.uid));
     const prepared = await prepare(options, deps, "run", { metrics, budget });
     const { github, settings, backend } = prepared;
     log.info(

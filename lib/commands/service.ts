@@ -131,6 +131,17 @@ ${SCOPE_HELP}
       );
       return 0;
     }
+    // The user unit may write only this state directory, and only if it exists (the system
+    // unit's StateDirectory= makes its own).
+    if (scope === "user" && !destdir) {
+      const home = deps.env("HOME");
+      if (home) {
+        await Deno.mkdir(`${home}/.local/state/github-autoscaler`, {
+          recursive: true,
+          mode: 0o700,
+        });
+      }
+    }
     const { removedTokenFile } = await installUnit(deps.run, {
       scope,
       paths,

@@ -96,7 +96,7 @@ export async function prepare(
     Math.max(512, Math.floor((host.memory.totalBytes ?? 4 * 1024 ** 3) * 0.9 / slots / 1024 ** 2));
   const prefix = runnerPrefix(
     deps.hostname,
-    await hostId(stateDirectory(deps.env)),
+    await hostId(stateDirectory(deps.env, deps.uid)),
     options.namePrefix,
   );
   const dockerBackend = !options.dryRun && host.docker.available;

@@ -12,7 +12,7 @@ export const RUNTIME_FLAGS = [
   "--allow-env",
   "--allow-run",
   "--allow-net",
-  "--allow-sys=hostname",
+  "--allow-sys=hostname,uid",
   "--v8-flags=--max-semi-space-size=2",
 ];
 

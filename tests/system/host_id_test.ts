@@ -33,13 +33,36 @@ Deno.test("host id: a damaged file or an unwritable directory is an error with t
   }
 });
 
-Deno.test("state directory: systemd's, else XDG's, else the home's", () => {
+Deno.test("host id: an empty file (a crash before it was written whole) gets a new id", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/host-id`, "");
+    const id = await hostId(dir);
+    assert.match(id, /^[0-9a-f]{8}$/);
+    assert.equal(await Deno.readTextFile(`${dir}/host-id`), `${id}\n`);
+    assert.deepEqual(
+      [...Deno.readDirSync(dir)].map((e) => e.name),
+      ["host-id"],
+      "no temporary left",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("state directory: the service's and a command's by hand are the same for one user", () => {
   const env = (vars: Record<string, string>) => (name: string) => vars[name];
+  // The system unit's StateDirectory= sets STATE_DIRECTORY; root by hand lands on the same.
   assert.equal(
-    stateDirectory(env({ STATE_DIRECTORY: "/var/lib/x:/other", HOME: "/h" })),
-    "/var/lib/x",
+    stateDirectory(env({ STATE_DIRECTORY: "/var/lib/github-autoscaler:/other" }), 61234),
+    "/var/lib/github-autoscaler",
   );
-  assert.equal(stateDirectory(env({ XDG_STATE_HOME: "/s", HOME: "/h" })), "/s/github-autoscaler");
-  assert.equal(stateDirectory(env({ HOME: "/h" })), "/h/.local/state/github-autoscaler");
-  assert.equal(stateDirectory(env({})), "/var/lib/github-autoscaler");
+  assert.equal(stateDirectory(env({ HOME: "/root" }), 0), "/var/lib/github-autoscaler");
+  // The user unit writes ~/.local/state/github-autoscaler, which the user's commands use too.
+  assert.equal(stateDirectory(env({ HOME: "/h" }), 1000), "/h/.local/state/github-autoscaler");
+  assert.equal(
+    stateDirectory(env({ XDG_STATE_HOME: "/s", HOME: "/h" }), 0),
+    "/s/github-autoscaler",
+  );
+  assert.equal(stateDirectory(env({}), 1000), "/var/lib/github-autoscaler");
 });
