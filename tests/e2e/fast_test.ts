@@ -169,3 +169,46 @@ Deno.test("--webhook-listen without a secret is refused", async () => {
   assert.equal(code, 2);
   assert.match(decoder.decode(stderr), /--webhook-listen needs --webhook-secret-file/);
 });
+
+Deno.test("a webhook does not cut the wait for a spent rate limit short", async () => {
+  const dir = await Deno.makeTempDir();
+  const secretFile = join(dir, "secret");
+  await Deno.writeTextFile(secretFile, "webhook-secret\n");
+  try {
+    await withSimulator(async (sim) => {
+      sim.world.addRepo("acme/app", { org: true });
+      const d = await daemon([
+        "--api-url",
+        sim.url,
+        "--interval",
+        "1",
+        "--webhook-listen",
+        "127.0.0.1:0",
+        "--webhook-secret-file",
+        secretFile,
+      ]);
+      try {
+        const port = (await d.waitFor(/Receiving webhooks on 127\.0\.0\.1:(\d+)/))[1];
+        // One request an hour: the repository list spends it, the next request is refused.
+        await d.waitFor(/rate limit is spent until \S+; the next cycle waits for it/);
+        const body = JSON.stringify({ action: "queued", workflow_job: { id: 1 } });
+        const response = await fetch(`http://127.0.0.1:${port}/`, {
+          method: "POST",
+          headers: {
+            "x-github-event": "workflow_job",
+            "x-hub-signature-256": await sign("webhook-secret", body),
+          },
+          body,
+        });
+        assert.equal(response.status, 202);
+        await response.body?.cancel();
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+        assert.equal(sim.requests(/^\/user\/repos$/).length, 1, d.log);
+      } finally {
+        assert.equal(await d.stop(), 0, d.log);
+      }
+    }, { rateLimit: 1 });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -19,12 +19,16 @@ export const TEST_HOST_ID = "7e57c0de";
 
 let testStateHome: Promise<string> | null = null;
 
-/** A state directory (as `XDG_STATE_HOME`) holding `TEST_HOST_ID`, made once per test process. */
+/**
+ * A state directory (as `XDG_STATE_HOME`) holding `TEST_HOST_ID`, made once per test process and
+ * removed when it ends.
+ */
 function stateHome(): Promise<string> {
   testStateHome ??= (async () => {
     const home = await Deno.makeTempDir({ prefix: "autoscaler-state-" });
     await Deno.mkdir(`${home}/github-autoscaler`);
     await Deno.writeTextFile(`${home}/github-autoscaler/host-id`, `${TEST_HOST_ID}\n`);
+    globalThis.addEventListener("unload", () => Deno.removeSync(home, { recursive: true }));
     return home;
   })();
   return testStateHome;
