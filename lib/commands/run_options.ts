@@ -68,8 +68,8 @@ Runners:
   --network bridge|host|none
                             The runners' network (default: bridge)
   --runner-cpus N           CPUs per runner (default: the CPU count / --max-runners)
-  --runner-memory SIZE      Memory per runner, like 4g or 512m (default: 90% of memory /
-                            --max-runners)
+  --runner-memory SIZE      Memory per runner, like 4g or 512m, at least 256m (default: 90%
+                            of memory / --max-runners)
   --idle-timeout SECONDS    Remove a runner not busy after this long (default: 300; at least 30)
   --name-prefix NAME        Runner names are NAME-<host>-<host id>-<random> (default: autoscaler)
   --runner-group ID         Runner group to register in (default: 1, the Default group)
@@ -295,8 +295,9 @@ function oneOf<T extends string>(option: string, value: string, allowed: readonl
 
 function cpus(value: string): number {
   const n = Number(value);
-  if (!/^\d+(\.\d+)?$/.test(value) || !(n > 0)) {
-    throw new UsageError(`Invalid --runner-cpus "${value}": give a number of CPUs above 0`);
+  // Docker's smallest share is 0.01 CPU; less makes every start fail.
+  if (!/^\d+(\.\d+)?$/.test(value) || !(n >= 0.01)) {
+    throw new UsageError(`Invalid --runner-cpus "${value}": give a number of CPUs, at least 0.01`);
   }
   return n;
 }

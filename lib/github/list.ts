@@ -12,9 +12,10 @@ export class MalformedAnswer extends Error {
 export const MAX_PAGES = 1000;
 
 /**
- * Every item of a paginated list endpoint, following `link: rel="next"`: within the API's own
- * origin and scheme only (the token goes with each request), never to a page already read, and
- * for at most `MAX_PAGES` pages; a `next` that breaks one of these throws `MalformedAnswer`. `key` names the array
+ * Every item of a paginated list endpoint, following `link: rel="next"`: always on the API's own
+ * origin and scheme (the token goes with each request; a link elsewhere is taken for its path),
+ * never to a page already read, and for at most `MAX_PAGES` pages; a `next` that breaks one of
+ * these throws `MalformedAnswer`. `key` names the array
  * inside the answer object (`workflow_runs`, `jobs`...), or null for endpoints that answer with
  * a bare array. An answer that is not JSON or lacks the list throws `MalformedAnswer` naming the
  * request, instead of a confusing type error deep inside a client library.
@@ -40,10 +41,10 @@ export async function listAll(
     items.push(...list);
     const next = String(response.headers.link ?? "").match(/<([^>]+)>;\s*rel="next"/)?.[1];
     if (!next) return items;
-    const nextUrl = new URL(next, origin);
-    if (nextUrl.origin !== origin) {
-      throw new MalformedAnswer(`${route} (page ${page}) links outside the API: ${nextUrl.origin}`);
-    }
+    // Followed on the API's own origin only: the token goes with the request. A GitHub Enterprise
+    // Server reached by another name (an IP) links pages under its canonical name; same path.
+    const linked = new URL(next, origin);
+    const nextUrl = new URL(`${linked.pathname}${linked.search}`, origin);
     if (read.has(nextUrl.href)) {
       throw new MalformedAnswer(`${route} (page ${page}) links to a page already read`);
     }

@@ -10,9 +10,18 @@ export const LOCK_FILE = "run.lock";
  * first's PID. Returns the open file, which holds the lock until it is closed.
  */
 export async function takeRunLock(stateDir: string): Promise<Deno.FsFile> {
-  await Deno.mkdir(stateDir, { recursive: true, mode: 0o700 });
   const path = join(stateDir, LOCK_FILE);
-  const file = await Deno.open(path, { read: true, write: true, create: true, mode: 0o600 });
+  let file: Deno.FsFile;
+  try {
+    await Deno.mkdir(stateDir, { recursive: true, mode: 0o700 });
+    file = await Deno.open(path, { read: true, write: true, create: true, mode: 0o600 });
+  } catch (error) {
+    throw new Error(
+      `Cannot take the daemon lock ${path}: ${(error as Error).message}; ` +
+        "set STATE_DIRECTORY or XDG_STATE_HOME to a writable directory",
+      { cause: error },
+    );
+  }
   if (!(await file.tryLock(true))) {
     file.close();
     const holder = (await Deno.readTextFile(path).catch(() => "")).trim() || "unknown";

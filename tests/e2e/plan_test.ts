@@ -216,6 +216,7 @@ const USAGE: [string[], RegExp][] = [
   [["run", "--network", "wifi"], /Invalid --network "wifi": use bridge, host, none/],
   [["run", "--runner-memory", "lots"], /Invalid --runner-memory "lots": give a size like 4g/],
   [["run", "--runner-cpus", "0"], /Invalid --runner-cpus "0"/],
+  [["run", "--runner-cpus", "0.001"], /Invalid --runner-cpus "0.001": .*at least 0.01/],
   [["run", "--name-prefix=-x"], /Invalid --name-prefix "-x"/],
   [["run", "--idle-timeout", "0"], /Invalid --idle-timeout "0"/],
   [
