@@ -1,5 +1,6 @@
 import { getLogger } from "@logtape/logtape";
 import { UsageError } from "../core/errors.ts";
+import { JobBackoff } from "../core/backoff.ts";
 import { abortableSleep, RateBudget } from "../github/budget.ts";
 import { runLoop } from "../daemon/loop.ts";
 import { Metrics } from "../daemon/metrics.ts";
@@ -96,7 +97,14 @@ ${RUN_OPTIONS_HELP}`,
     const waker = new Waker();
     const servers = await startServers(options, waker, metrics);
     const failure = await runLoop(
-      { github, backend, now: () => new Date(), signal: deps.signal, metrics },
+      {
+        github,
+        backend,
+        now: () => new Date(),
+        signal: deps.signal,
+        metrics,
+        backoff: new JobBackoff(settings.idleTimeoutMs),
+      },
       settings,
       {
         intervalMs: options.intervalSeconds * 1000,

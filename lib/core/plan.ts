@@ -49,6 +49,8 @@ export interface PlanInput {
   /** At most this many runners of ours at once, all kinds together. */
   maxRunners: number;
   archFilter: boolean;
+  /** Jobs not to start runners for now, with the reason (see `JobBackoff`). */
+  holdOff?: ReadonlyMap<number, string>;
 }
 
 const KIND_NAMES: Record<RunnerKind, string> = {
@@ -143,6 +145,11 @@ export function plan(input: PlanInput): Plan {
         reason: `covered by ${runner?.state} runner ${runner?.name}`,
         runnerKind,
       });
+      continue;
+    }
+    const held = input.holdOff?.get(job.jobId);
+    if (held !== undefined) {
+      decisions.push({ job, decision: "wait", reason: held, runnerKind });
       continue;
     }
     const kind = host.kinds[runnerKind];

@@ -15,6 +15,8 @@ export type CleanUp =
     containerId: string;
     runner: string;
     reason: string;
+    /** The job it was started for, when it sat idle (online, never busy) until now. */
+    unusedFor?: number;
   };
 
 /** What reconciling Docker with GitHub found. */
@@ -55,7 +57,8 @@ export function reconcile(input: ReconcileInput): Reconciled {
     const scope = container.labels.scope ?? "";
     withContainer.add(`${scope}\n${name}`);
     const registration = input.registrations.find((r) => r.scope === scope && r.name === name);
-    const remove = (reason: string) => {
+    const forJob = Number(container.labels["for-job"]);
+    const remove = (reason: string, unused = false) => {
       cleanUps.push(
         registration
           ? {
@@ -65,6 +68,7 @@ export function reconcile(input: ReconcileInput): Reconciled {
             containerId: container.id,
             runner: name,
             reason,
+            ...(unused && Number.isSafeInteger(forJob) && forJob > 0 ? { unusedFor: forJob } : {}),
           }
           : { kind: "remove-container", containerId: container.id, runner: name, reason },
       );
@@ -92,6 +96,7 @@ export function reconcile(input: ReconcileInput): Reconciled {
         if (stale) {
           remove(
             registration.online ? `idle for more than ${minutes}` : `not online after ${minutes}`,
+            registration.online,
           );
           continue;
         }

@@ -6,7 +6,8 @@ import { describeError } from "../github/errors.ts";
 import { listRepositories, type RepoSelection } from "../github/repos.ts";
 import { deleteRunner, listRegistrations, type RunnerScope, scopeFor } from "../github/runners.ts";
 import { matchJob } from "../core/match.ts";
-import type { ManagedContainer, ManagedRunner } from "../core/model.ts";
+import { JobBackoff } from "../core/backoff.ts";
+import type { ManagedContainer, ManagedRunner, QueuedJob } from "../core/model.ts";
 import { type HostProfile, type Plan, plan } from "../core/plan.ts";
 import type { Metrics } from "./metrics.ts";
 import { type CleanUp, reconcile, statesFromRegistrations } from "../core/reconcile.ts";
@@ -21,6 +22,8 @@ export interface CycleDeps {
   /** Aborts on SIGTERM: the cycle finishes its current step and starts nothing more. */
   signal: AbortSignal;
   metrics?: Metrics;
+  /** Jobs held off across cycles; without one (plan, --once) a cycle keeps its own. */
+  backoff?: JobBackoff;
 }
 
 /** What a cycle works with; fixed for the life of the daemon. */
@@ -87,6 +90,7 @@ export async function observe(
       now: deps.now(),
       idleTimeoutMs: settings.idleTimeoutMs,
     });
+  const holdOff = backOff(deps, settings, reconciled.cleanUps, demand.jobs);
   const blind = new Set(observed.unreadable);
   const seen = (repo: string) => !blind.has(scope(repo));
   return {
@@ -99,12 +103,46 @@ export async function observe(
       runners: reconciled.runners,
       maxRunners: settings.maxRunners,
       archFilter: settings.archFilter,
+      holdOff,
     }),
     problems: [
       ...demand.problems,
       ...observed.unreadable.map((s) => `${s}: its runners could not be listed`),
     ],
   };
+}
+
+/**
+ * Holds off the jobs whose runners sat idle until reaped while the job stayed queued: GitHub
+ * does not hand them to our runners, and a new runner each idle timeout would change nothing.
+ */
+function backOff(
+  deps: CycleDeps,
+  settings: CycleSettings,
+  cleanUps: readonly CleanUp[],
+  jobs: readonly QueuedJob[],
+): Map<number, string> {
+  const backoff = deps.backoff ?? new JobBackoff(settings.idleTimeoutMs);
+  const now = deps.now().getTime();
+  backoff.keepOnly(new Set(jobs.map((job) => job.jobId)));
+  for (const step of cleanUps) {
+    if (step.kind !== "retire" || step.unusedFor === undefined) continue;
+    const job = jobs.find((j) => j.jobId === step.unusedFor);
+    if (!job) continue;
+    const ms = backoff.strike(job.jobId, now);
+    log.warn(
+      "Job {jobId} of {repo} was not taken by runner {runner} within {timeout} s: GitHub may " +
+        "not hand it to our runners (another runner group?); backing off {seconds} s",
+      {
+        jobId: job.jobId,
+        repo: job.repo,
+        runner: step.runner,
+        timeout: Math.round(settings.idleTimeoutMs / 1000),
+        seconds: Math.round(ms / 1000),
+      },
+    );
+  }
+  return backoff.holding(now);
 }
 
 /** What one cycle saw and did. */
