@@ -19,56 +19,62 @@ async function daemon(args: string[]) {
   };
 }
 
-Deno.test("a signed queued webhook makes the daemon look at once, not at the next poll", async () => {
+/**
+ * A dry-run daemon receiving webhooks (secret `webhook-secret`) against `apiUrl`, polling every
+ * `interval` s; `post` sends a signed queued `workflow_job` event and returns its status.
+ */
+async function webhookDaemon(apiUrl: string, interval: string) {
   const dir = await Deno.makeTempDir();
   const secretFile = join(dir, "secret");
   await Deno.writeTextFile(secretFile, "webhook-secret\n");
-  try {
-    await withSimulator(async (sim) => {
-      sim.world.addRepo("acme/app", { org: true });
-      const d = await daemon([
-        "--api-url",
-        sim.url,
-        "--interval",
-        "3600",
-        "--webhook-listen",
-        "127.0.0.1:0",
-        "--webhook-secret-file",
-        secretFile,
-      ]);
-      try {
-        const port = (await d.waitFor(/Receiving webhooks on 127\.0\.0\.1:(\d+)/))[1];
-        await d.waitFor(/Found 1 repos with 0 queued jobs/);
-        sim.world.addRun("acme/app", {
-          name: "CI",
-          jobs: [{ name: "j", labels: ["self-hosted"] }],
-        });
-        const body = JSON.stringify({ action: "queued", workflow_job: { id: 1 } });
-        const unsigned = await fetch(`http://127.0.0.1:${port}/`, {
-          method: "POST",
-          headers: { "x-github-event": "workflow_job" },
-          body,
-        });
-        assert.equal(unsigned.status, 401);
-        await unsigned.body?.cancel();
-        const response = await fetch(`http://127.0.0.1:${port}/`, {
-          method: "POST",
-          headers: {
-            "x-github-event": "workflow_job",
-            "x-hub-signature-256": await sign("webhook-secret", body),
-          },
-          body,
-        });
-        assert.equal(response.status, 202);
-        await response.body?.cancel();
-        await d.waitFor(/Dry run: would start 1 cpu runner\(s\) for acme\/app/, 10);
-      } finally {
-        assert.equal(await d.stop(), 0, d.log);
-      }
-    });
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  const d = await daemon([
+    "--api-url",
+    apiUrl,
+    "--interval",
+    interval,
+    "--webhook-listen",
+    "127.0.0.1:0",
+    "--webhook-secret-file",
+    secretFile,
+  ]);
+  const port = (await d.waitFor(/Receiving webhooks on 127\.0\.0\.1:(\d+)/))[1];
+  const body = JSON.stringify({ action: "queued", workflow_job: { id: 1 } });
+  return {
+    d,
+    async post(signed = true): Promise<number> {
+      const response = await fetch(`http://127.0.0.1:${port}/`, {
+        method: "POST",
+        headers: {
+          "x-github-event": "workflow_job",
+          ...(signed ? { "x-hub-signature-256": await sign("webhook-secret", body) } : {}),
+        },
+        body,
+      });
+      await response.body?.cancel();
+      return response.status;
+    },
+    async stop(): Promise<number> {
+      const code = await d.stop();
+      await Deno.remove(dir, { recursive: true });
+      return code;
+    },
+  };
+}
+
+Deno.test("a signed queued webhook makes the daemon look at once, not at the next poll", async () => {
+  await withSimulator(async (sim) => {
+    sim.world.addRepo("acme/app", { org: true });
+    const w = await webhookDaemon(sim.url, "3600");
+    try {
+      await w.d.waitFor(/Found 1 repos with 0 queued jobs/);
+      sim.world.addRun("acme/app", { name: "CI", jobs: [{ name: "j", labels: ["self-hosted"] }] });
+      assert.equal(await w.post(false), 401);
+      assert.equal(await w.post(), 202);
+      await w.d.waitFor(/Dry run: would start 1 cpu runner\(s\) for acme\/app/, 10);
+    } finally {
+      assert.equal(await w.stop(), 0, w.d.log);
+    }
+  });
 });
 
 Deno.test("/metrics tells a scenario's figures and /healthz is 200 after a good cycle", async () => {
@@ -171,44 +177,17 @@ Deno.test("--webhook-listen without a secret is refused", async () => {
 });
 
 Deno.test("a webhook does not cut the wait for a spent rate limit short", async () => {
-  const dir = await Deno.makeTempDir();
-  const secretFile = join(dir, "secret");
-  await Deno.writeTextFile(secretFile, "webhook-secret\n");
-  try {
-    await withSimulator(async (sim) => {
-      sim.world.addRepo("acme/app", { org: true });
-      const d = await daemon([
-        "--api-url",
-        sim.url,
-        "--interval",
-        "1",
-        "--webhook-listen",
-        "127.0.0.1:0",
-        "--webhook-secret-file",
-        secretFile,
-      ]);
-      try {
-        const port = (await d.waitFor(/Receiving webhooks on 127\.0\.0\.1:(\d+)/))[1];
-        // One request an hour: the repository list spends it, the next request is refused.
-        await d.waitFor(/rate limit is spent until \S+; the next cycle waits for it/);
-        const body = JSON.stringify({ action: "queued", workflow_job: { id: 1 } });
-        const response = await fetch(`http://127.0.0.1:${port}/`, {
-          method: "POST",
-          headers: {
-            "x-github-event": "workflow_job",
-            "x-hub-signature-256": await sign("webhook-secret", body),
-          },
-          body,
-        });
-        assert.equal(response.status, 202);
-        await response.body?.cancel();
-        await new Promise((resolve) => setTimeout(resolve, 1500));
-        assert.equal(sim.requests(/^\/user\/repos$/).length, 1, d.log);
-      } finally {
-        assert.equal(await d.stop(), 0, d.log);
-      }
-    }, { rateLimit: 1 });
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await withSimulator(async (sim) => {
+    sim.world.addRepo("acme/app", { org: true });
+    const w = await webhookDaemon(sim.url, "1");
+    try {
+      // One request an hour: the repository list spends it, the next request is refused.
+      await w.d.waitFor(/rate limit is spent until \S+; the next cycle waits for it/);
+      assert.equal(await w.post(), 202);
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      assert.equal(sim.requests(/^\/user\/repos$/).length, 1, w.d.log);
+    } finally {
+      assert.equal(await w.stop(), 0, w.d.log);
+    }
+  }, { rateLimit: 1 });
 });

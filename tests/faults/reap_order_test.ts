@@ -1,45 +1,14 @@
 import assert from "node:assert/strict";
 import { runnerPrefix } from "../../lib/commands/setup.ts";
 import { asX64Host, TEST_HOST_ID } from "../helpers/cli.ts";
+import { dockerWithOneRunner, RUNNER_LABELS } from "../helpers/fake_docker.ts";
 import { TOKEN, withSimulator } from "../helpers/sim.ts";
-
-const LABELS = "self-hosted,linux,x64,docker,cpu-only";
-
-/** A docker with one running container of ours, `name`, made 10 minutes ago; `rm` is logged. */
-function oneIdleContainer(name: string, calls: string): string {
-  const created = new Date(Date.now() - 600_000).toISOString();
-  const inspect = JSON.stringify([{
-    Id: "c0ffee",
-    Created: created,
-    State: { Status: "running", ExitCode: 0 },
-    Config: {
-      Labels: {
-        "io.github-autoscaler.managed-by": "github-autoscaler",
-        "io.github-autoscaler.runner-name": name,
-        "io.github-autoscaler.scope": "acme/api",
-        "io.github-autoscaler.repo": "acme/api",
-        "io.github-autoscaler.kind": "cpu",
-        "io.github-autoscaler.labels": LABELS,
-        "io.github-autoscaler.created": created,
-      },
-    },
-  }]);
-  return `case "$1" in
-  ps) echo c0ffee ;;
-  inspect) cat <<'JSON'
-${inspect}
-JSON
-  ;;
-  rm|run) echo "$*" >> '${calls}' ;;
-  *) echo 20.10.24 ;;
-esac`;
-}
 
 Deno.test("faults: an idle runner that takes a job while it is reaped keeps its container", async () => {
   await withSimulator(async (sim) => {
     const name = `${runnerPrefix(Deno.hostname(), TEST_HOST_ID)}idle0001`;
     sim.world.addRepo("acme/api", { org: true });
-    sim.world.addRunner("acme/api", { name, labels: LABELS.split(","), status: "online" });
+    sim.world.addRunner("acme/api", { name, labels: RUNNER_LABELS, status: "online" });
     // GitHub hands the runner a job between our look and our delete: the delete is refused.
     sim.faults.push({
       method: "DELETE",
@@ -52,7 +21,7 @@ Deno.test("faults: an idle runner that takes a job while it is reaped keeps its 
       const { code, stderr } = await asX64Host(
         ["run", "--once", "--api-url", sim.url, "--idle-timeout", "60"],
         { GH_TOKEN: TOKEN },
-        { docker: oneIdleContainer(name, `${dir}/calls`) },
+        { docker: dockerWithOneRunner(name, `${dir}/calls`) },
       );
       assert.equal(code, 0, stderr);
       assert.equal(sim.requests(/\/actions\/runners\/\d+$/).length, 1, stderr);

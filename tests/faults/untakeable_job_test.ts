@@ -1,42 +1,8 @@
 import assert from "node:assert/strict";
 import { runnerPrefix } from "../../lib/commands/setup.ts";
 import { asX64Host, TEST_HOST_ID } from "../helpers/cli.ts";
+import { dockerWithOneRunner, RUNNER_LABELS } from "../helpers/fake_docker.ts";
 import { TOKEN, withSimulator } from "../helpers/sim.ts";
-
-const LABELS = "self-hosted,linux,x64,docker,cpu-only";
-
-/** A docker with one running container of ours, started 10 minutes ago for job `forJob`. */
-function idleRunnerFor(name: string, forJob: number, calls: string): string {
-  const created = new Date(Date.now() - 600_000).toISOString();
-  const inspect = JSON.stringify([{
-    Id: "c0ffee",
-    Created: created,
-    State: { Status: "running", ExitCode: 0 },
-    Config: {
-      Labels: {
-        "io.github-autoscaler.managed-by": "github-autoscaler",
-        "io.github-autoscaler.runner-name": name,
-        "io.github-autoscaler.scope": "acme/api",
-        "io.github-autoscaler.repo": "acme/api",
-        "io.github-autoscaler.kind": "cpu",
-        "io.github-autoscaler.labels": LABELS,
-        "io.github-autoscaler.created": created,
-        "io.github-autoscaler.for-job": String(forJob),
-      },
-    },
-  }]);
-  return `case "$1" in
-  ps) echo c0ffee ;;
-  inspect) cat <<'JSON'
-${inspect}
-JSON
-  ;;
-  image) exit 0 ;;
-  run) echo run >> '${calls}'; echo beef ;;
-  rm) echo rm >> '${calls}' ;;
-  *) echo 20.10.24 ;;
-esac`;
-}
 
 Deno.test("faults: a job our runners never take is backed off, not restarted every idle timeout", async () => {
   await withSimulator(async (sim) => {
@@ -47,13 +13,13 @@ Deno.test("faults: a job our runners never take is backed off, not restarted eve
       name: "CI",
       jobs: [{ name: "elsewhere", labels: ["self-hosted"] }],
     });
-    sim.world.addRunner("acme/api", { name, labels: LABELS.split(","), status: "online" });
+    sim.world.addRunner("acme/api", { name, labels: RUNNER_LABELS, status: "online" });
     const dir = await Deno.makeTempDir();
     try {
       const { code, stderr } = await asX64Host(
         ["run", "--once", "--api-url", sim.url, "--idle-timeout", "60"],
         { GH_TOKEN: TOKEN },
-        { docker: idleRunnerFor(name, jobs[0]!.id, `${dir}/calls`) },
+        { docker: dockerWithOneRunner(name, `${dir}/calls`, { "for-job": String(jobs[0]!.id) }) },
       );
       assert.equal(code, 0, stderr);
       assert.equal(await Deno.readTextFile(`${dir}/calls`), "rm\n", stderr);
