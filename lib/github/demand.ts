@@ -70,7 +70,7 @@ export async function queuedJobs(
     const auth = authErrorFor(error);
     // A rejected token fails everything; a 403 is this repository's (its settings, the token's
     // reach), and the other repositories are still served.
-    if (auth && isHttpError(error) && error.status === 401) throw auth;
+    if (auth?.reach === "token") throw auth;
     if (error instanceof RateLimited) throw error;
     if (isHttpError(error) && error.status === 404) {
       log.debug("Repository {repo} is gone (404); dropped", { repo });

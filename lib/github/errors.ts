@@ -3,7 +3,15 @@
  * nothing works until a person fixes it, so it stops `plan` and is logged once per daemon cycle.
  */
 export class AuthError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
+  /**
+   * `token`: no token, or GitHub rejects it (401), so nothing works; `request`: the token may not
+   * make this one request (403), a problem of that repository or scope alone.
+   */
+  constructor(
+    message: string,
+    options?: ErrorOptions,
+    readonly reach: "token" | "request" = "token",
+  ) {
     super(message, options);
     this.name = "AuthError";
   }
@@ -91,6 +99,7 @@ export function authErrorFor(error: unknown): AuthError | null {
     return new AuthError(
       `The token may not ${describeRequest(error)} (403): ${NEEDED_PERMISSIONS}`,
       { cause: error },
+      "request",
     );
   }
   return null;

@@ -78,7 +78,7 @@ export async function listRegistrations(
       continue;
     }
     const auth = authErrorFor(result.reason);
-    if (auth && isHttpError(result.reason) && result.reason.status === 401) throw auth;
+    if (auth?.reach === "token") throw auth;
     if (result.reason instanceof RateLimited) throw result.reason;
     log.warn("Could not list the runners of {scope}: {error}", {
       scope,
