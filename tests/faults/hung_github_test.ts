@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { deadlineFetch } from "../../lib/github/client.ts";
-import { cliCommand } from "../helpers/cli.ts";
+import { spawnCli } from "../helpers/cli.ts";
 import { TOKEN } from "../helpers/sim.ts";
 
 /** A server on 127.0.0.1 that accepts connections and never answers; closed by `close()`. */
@@ -24,17 +24,6 @@ function hungServer() {
   };
 }
 
-/** Spawns the CLI and collects its stderr as it comes. */
-async function spawn(args: string[]) {
-  const child = (await cliCommand(args, { env: { GH_TOKEN: TOKEN } })).spawn();
-  child.stdout.cancel();
-  let log = "";
-  const reading = (async () => {
-    for await (const chunk of child.stderr) log += new TextDecoder().decode(chunk);
-  })();
-  return { child, log: () => log, reading };
-}
-
 /** Waits for the child's exit for at most `ms`; kills it with SIGKILL after that. */
 async function exitWithin(child: Deno.ChildProcess, ms: number): Promise<number | null> {
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -49,36 +38,16 @@ async function exitWithin(child: Deno.ChildProcess, ms: number): Promise<number 
   return status.code;
 }
 
-async function until(what: string, done: () => boolean, log: () => string, ms = 15_000) {
-  const deadline = Date.now() + ms;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}; log:\n${log()}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 Deno.test("faults: a GitHub that never answers ends each cycle at the deadline; the loop goes on", async () => {
   const server = hungServer();
-  const { child, log, reading } = await spawn([
-    "run",
-    "--dry-run",
-    "--interval",
-    "0.1",
-    "--api-timeout",
-    "1",
-    "--api-url",
-    server.url,
-  ]);
+  const daemon = await spawnCli(
+    ["run", "--dry-run", "--interval", "0.1", "--api-timeout", "1", "--api-url", server.url],
+    { env: { GH_TOKEN: TOKEN } },
+  );
   try {
-    await until(
-      "two cycles to fail on the deadline",
-      () => (log().match(/Cycle \d+ failed: .*no answer within 1 s/g) ?? []).length >= 2,
-      log,
-    );
+    await daemon.waitFor(/(Cycle \d+ failed: .*no answer within 1 s[\s\S]*){2}/);
   } finally {
-    child.kill("SIGTERM");
-    assert.equal(await exitWithin(child, 10_000), 0, log());
-    await reading;
+    assert.equal(await daemon.stop(), 0, daemon.log());
     await server.close();
   }
 });
@@ -86,17 +55,23 @@ Deno.test("faults: a GitHub that never answers ends each cycle at the deadline; 
 for (const args of [["run", "--dry-run"], ["plan"], ["doctor"]]) {
   Deno.test(`faults: SIGTERM ends "${args[0]}" at once while its request to GitHub hangs`, async () => {
     const server = hungServer();
-    const { child, log, reading } = await spawn([...args, "--api-url", server.url]);
+    const running = await spawnCli([...args, "--api-url", server.url], {
+      env: { GH_TOKEN: TOKEN },
+    });
     try {
-      await until("a request in flight", () => server.held() > 0, log);
-      child.kill("SIGTERM");
+      const deadline = Date.now() + 15_000;
+      while (server.held() === 0) {
+        if (Date.now() > deadline) throw new Error(`no request in flight:\n${running.log()}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      running.child.kill("SIGTERM");
       // Well inside the 8 s after which main.ts cuts any command short: the request is aborted.
-      const code = await exitWithin(child, 3_000);
-      assert.notEqual(code, null, `still running 3 s after SIGTERM:\n${log()}`);
-      if (args[0] === "run") assert.equal(code, 0, log());
-      assert.doesNotMatch(log(), /still busy/);
+      const code = await exitWithin(running.child, 3_000);
+      assert.notEqual(code, null, `still running 3 s after SIGTERM:\n${running.log()}`);
+      if (args[0] === "run") assert.equal(code, 0, running.log());
+      assert.doesNotMatch(running.log(), /still busy/);
     } finally {
-      await reading;
+      await running.stop();
       await server.close();
     }
   });

@@ -11,11 +11,10 @@ import {
 const SECRET = "s3cret-for-tests";
 const encoder = new TextEncoder();
 
-/** Starts a receiver with `options`, runs `fn`, and always shuts it down within a bounded wait. */
-async function withReceiver(
-  options: { bodyDeadlineMs?: number; shutdownDeadlineMs?: number },
-  fn: (port: number, results: WebhookResult[]) => Promise<void>,
-) {
+type ReceiverOptions = { bodyDeadlineMs?: number; shutdownDeadlineMs?: number };
+
+/** A receiver on 127.0.0.1 with `options`, and the results it reports. */
+async function receiver(options: ReceiverOptions) {
   const results: WebhookResult[] = [];
   const server = await serveWebhooks({
     hostname: "127.0.0.1",
@@ -25,6 +24,15 @@ async function withReceiver(
     onResult: (result) => results.push(result),
     ...options,
   });
+  return { server, results };
+}
+
+/** Starts a receiver with `options`, runs `fn`, and always shuts it down within a bounded wait. */
+async function withReceiver(
+  options: ReceiverOptions,
+  fn: (port: number, results: WebhookResult[]) => Promise<void>,
+) {
+  const { server, results } = await receiver(options);
   try {
     await fn(server.port, results);
   } finally {
@@ -177,15 +185,7 @@ Deno.test("faults: a stalled or trickling body gets 408 after the body deadline,
 });
 
 Deno.test("faults: shutdown() ends within its deadline with a body stalled; a body finishing in time is served", async () => {
-  const results: WebhookResult[] = [];
-  const server = await serveWebhooks({
-    hostname: "127.0.0.1",
-    port: 0,
-    secret: SECRET,
-    onJob: () => {},
-    onResult: (result) => results.push(result),
-    shutdownDeadlineMs: 1_000,
-  });
+  const { server, results } = await receiver({ shutdownDeadlineMs: 1_000 });
   const body = JSON.stringify({ action: "queued", pad: "x".repeat(4096) });
   const signature = await sign(SECRET, body);
   const conns: Deno.Conn[] = [];
