@@ -1,5 +1,6 @@
 import type { ParseArgsOptionsConfig } from "node:util";
 import { UsageError } from "../core/errors.ts";
+import { DEFAULT_API_TIMEOUT_MS } from "../github/client.ts";
 import { apiBaseUrl } from "../github/api_url.ts";
 import type { RepoSelection } from "../github/repos.ts";
 import { parseLabelList } from "../core/labels.ts";
@@ -219,7 +220,7 @@ export function parseRunOptions(
       : integer("--update-interval", string("update-interval") ?? "6", 1),
     updateRepo: updateRepo(string("update-repo") ?? DEFAULT_UPDATE_REPO),
     apiConcurrency: Math.min(64, integer("--api-concurrency", string("api-concurrency") ?? "8", 1)),
-    apiTimeoutMs: apiTimeout(string("api-timeout") ?? "30") * 1000,
+    apiTimeoutMs: apiTimeout(string("api-timeout") ?? String(DEFAULT_API_TIMEOUT_MS / 1000)) * 1000,
     conditionalRequests: values["no-conditional-requests"] !== true,
     webhook: webhookOptions(string("webhook-listen"), string("webhook-secret-file")),
     metrics: string("metrics-listen") === undefined

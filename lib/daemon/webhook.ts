@@ -15,7 +15,7 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 export const MAX_REQUESTS_AT_ONCE = 32;
 
 /** How long a request's whole body may take to arrive (GitHub itself gives up after 10 s). */
-export const BODY_DEADLINE_MS = 10_000;
+const BODY_DEADLINE_MS = 10_000;
 
 /** What the receiver made of one request, for metrics. */
 export type WebhookResult =

@@ -17,7 +17,7 @@ export type GitHub = Octokit;
 const log = getLogger(["autoscaler", "github"]);
 
 /** How long a request may wait for GitHub's answer, unless a caller says otherwise. */
-export const DEFAULT_TIMEOUT_MS = 30_000;
+export const DEFAULT_API_TIMEOUT_MS = 30_000;
 
 /** What may watch or shape a client's requests. */
 export interface ClientExtras {
@@ -44,7 +44,7 @@ export function createGitHub(baseUrl: string, auth: GitHubAuth, extras: ClientEx
   const github = makeClient(
     baseUrl,
     auth,
-    deadlineFetch(extras.timeoutMs ?? DEFAULT_TIMEOUT_MS, extras.signal),
+    deadlineFetch(extras.timeoutMs ?? DEFAULT_API_TIMEOUT_MS, extras.signal),
   );
   if (extras.concurrency) limitConcurrency(github, extras.concurrency);
   extras.metrics?.attach(github);

@@ -1,10 +1,10 @@
 import { join } from "node:path";
 
 /** The file in the state directory that holds this host's identity. */
-export const HOST_ID_FILE = "host-id";
+const HOST_ID_FILE = "host-id";
 
 /** Root's state directory, which the system unit's `StateDirectory=` also names. */
-export const SYSTEM_STATE_DIRECTORY = "/var/lib/github-autoscaler";
+const SYSTEM_STATE_DIRECTORY = "/var/lib/github-autoscaler";
 
 /**
  * Where this program keeps its state, the same for the service and for a command run by hand

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 
 /** The lock file in the state directory that one daemon holds while it runs. */
-export const LOCK_FILE = "run.lock";
+const LOCK_FILE = "run.lock";
 
 /**
  * Takes the daemon lock of a state directory: an exclusive `flock` on `run.lock`, which the
