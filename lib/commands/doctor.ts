@@ -72,7 +72,7 @@ async function diagnose(options: RunOptions, deps: Deps): Promise<Check[]> {
   checks.push(...await githubChecks(options, deps));
   if (host.docker.available) {
     checks.push({ status: "ok", name: "Docker", detail: `engine ${host.docker.serverVersion}` });
-    const image = await new Docker(deps.run).hasImage(options.image);
+    const image = await new Docker(deps.run, options.dockerTimeoutMs).hasImage(options.image);
     checks.push(
       image ? { status: "ok", name: "Runner image", detail: `${options.image} is present` } : {
         status: "warn",

@@ -1,6 +1,7 @@
 import type { ParseArgsOptionsConfig } from "node:util";
 import { UsageError } from "../core/errors.ts";
 import { DEFAULT_API_TIMEOUT_MS } from "../github/client.ts";
+import { DEFAULT_DOCKER_TIMEOUT_MS } from "../runners/docker.ts";
 import { apiBaseUrl } from "../github/api_url.ts";
 import type { RepoSelection } from "../github/repos.ts";
 import { parseLabelList } from "../core/labels.ts";
@@ -36,6 +37,7 @@ export const RUN_OPTIONS: ParseArgsOptionsConfig = {
   "metrics-listen": { type: "string" },
   "api-concurrency": { type: "string" },
   "api-timeout": { type: "string" },
+  "docker-timeout": { type: "string" },
   "no-conditional-requests": { type: "boolean" },
   "update-interval": { type: "string" },
   "no-auto-update": { type: "boolean" },
@@ -76,6 +78,8 @@ Runners:
   --runner-group ID         Runner group to register in (default: 1, the Default group)
   --runner-scope repo|org   Register runners to the job's repository (default) or to its
                             organization (then one runner may take any of the org's jobs)
+  --docker-timeout SECONDS  How long a docker command may take before it counts as failed
+                            (default: 60; docker run twice that; pulls 30 minutes; 1 to 600)
 
 Events and metrics:
   --webhook-listen HOST:PORT
@@ -141,6 +145,8 @@ export interface RunOptions {
   apiConcurrency: number;
   /** The deadline of each request to GitHub. */
   apiTimeoutMs: number;
+  /** How long a docker command may take; `docker run` gets twice this. */
+  dockerTimeoutMs: number;
   conditionalRequests: boolean;
   webhook: { hostname: string; port: number; secretFile: string } | null;
   metrics: { hostname: string; port: number } | null;
@@ -220,7 +226,13 @@ export function parseRunOptions(
       : integer("--update-interval", string("update-interval") ?? "6", 1),
     updateRepo: updateRepo(string("update-repo") ?? DEFAULT_UPDATE_REPO),
     apiConcurrency: Math.min(64, integer("--api-concurrency", string("api-concurrency") ?? "8", 1)),
-    apiTimeoutMs: apiTimeout(string("api-timeout") ?? String(DEFAULT_API_TIMEOUT_MS / 1000)) * 1000,
+    apiTimeoutMs:
+      timeout("--api-timeout", string("api-timeout") ?? String(DEFAULT_API_TIMEOUT_MS / 1000)) *
+      1000,
+    dockerTimeoutMs: timeout(
+      "--docker-timeout",
+      string("docker-timeout") ?? String(DEFAULT_DOCKER_TIMEOUT_MS / 1000),
+    ) * 1000,
     conditionalRequests: values["no-conditional-requests"] !== true,
     webhook: webhookOptions(string("webhook-listen"), string("webhook-secret-file")),
     metrics: string("metrics-listen") === undefined
@@ -241,10 +253,10 @@ function interval(value: string): number {
   return seconds;
 }
 
-function apiTimeout(value: string): number {
+function timeout(flag: string, value: string): number {
   const seconds = Number(value);
   if (!/^\d+(\.\d+)?$/.test(value) || !(seconds >= 1 && seconds <= 600)) {
-    throw new UsageError(`Invalid --api-timeout "${value}": give seconds from 1 to 600`);
+    throw new UsageError(`Invalid ${flag} "${value}": give seconds from 1 to 600`);
   }
   return seconds;
 }

@@ -104,7 +104,7 @@ export async function prepare(
     log.info("No Docker engine: runner states come from GitHub alone");
   }
   const backend: RunnerBackend = dockerBackend
-    ? new DockerBackend(new Docker(deps.run), github, {
+    ? new DockerBackend(new Docker(deps.run, options.dockerTimeoutMs), github, {
       image: options.image,
       pull: options.pull,
       network: options.network,

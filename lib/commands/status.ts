@@ -40,7 +40,7 @@ ${RUN_OPTIONS_HELP}`,
   async run(values, deps) {
     const options = parseRunOptions(values, deps.env);
     const { github, settings } = await prepare(options, deps, "observe");
-    const containers = (await new Docker(deps.run).list())
+    const containers = (await new Docker(deps.run, options.dockerTimeoutMs).list())
       .filter((c) => (c.labels["runner-name"] ?? "").startsWith(settings.runnerPrefix));
     const scopes = [...new Set(containers.map((c) => c.labels.scope ?? ""))].filter(Boolean);
     const { registrations } = await listRegistrations(

@@ -1,5 +1,8 @@
+import { getLogger } from "@logtape/logtape";
 import type { GitHub } from "./client.ts";
 import { answerOf, headerNumber, isHttpError, isRateLimited, isSecondaryLimit } from "./errors.ts";
+
+const log = getLogger(["autoscaler", "github"]);
 
 /** GitHub refused for its rate limit and asked for a long wait; the cycle gives up until then. */
 export class RateLimited extends Error {
@@ -111,6 +114,11 @@ export class RateBudget {
           if (attempt > 0 || secondary || waitS > MAX_INLINE_WAIT_S) {
             throw new RateLimited(new Date(Date.now() + waitS * 1000), isSecondaryLimit(error));
           }
+          log.warn("GitHub asked to wait {seconds} s before {endpoint} ({status}); waiting", {
+            seconds: Math.ceil(waitS),
+            endpoint,
+            status: answer.status,
+          });
           await this.sleep(waitS * 1000);
         }
       }

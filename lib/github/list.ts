@@ -35,7 +35,12 @@ export async function listAll(
     const data: unknown = response.data;
     const list = key === null ? data : (data as Record<string, unknown> | null)?.[key];
     if (!Array.isArray(list)) {
-      const what = typeof data === "string" ? "a body that is not JSON" : `no ${key ?? "list"}`;
+      // Octokit hands back the text of a JSON answer it cannot parse, "" when it broke off.
+      const what = data === ""
+        ? "an empty body (or the connection broke off)"
+        : typeof data === "string"
+        ? "a body that is not JSON"
+        : `no ${key ?? "list"}`;
       throw new MalformedAnswer(`${route} (page ${page}) answered with ${what}`);
     }
     items.push(...list);

@@ -13,6 +13,9 @@ export const MANAGED_BY = "github-autoscaler";
 /** The environment variable the runner reads its just-in-time configuration from. */
 export const JIT_ENV = "ACTIONS_RUNNER_INPUT_JITCONFIG";
 
+/** How long a docker command may take by default; `docker run` gets twice this. */
+export const DEFAULT_DOCKER_TIMEOUT_MS = 60_000;
+
 /** Everything `docker run` needs for one runner. */
 export interface ContainerSpec {
   name: string;
@@ -78,9 +81,14 @@ export class DockerError extends Error {
 
 /** The docker CLI, for the containers this program manages. */
 export class Docker {
-  constructor(private run: CommandRunner) {}
+  constructor(private run: CommandRunner, private timeoutMs = DEFAULT_DOCKER_TIMEOUT_MS) {}
 
-  async #docker(action: string, args: string[], timeoutMs = 60_000, env?: Record<string, string>) {
+  async #docker(
+    action: string,
+    args: string[],
+    timeoutMs = this.timeoutMs,
+    env?: Record<string, string>,
+  ) {
     const result = toolResult("docker", await this.run("docker", args, { timeoutMs, env }));
     if (!result.ok) throw new DockerError(`Cannot ${action}: ${result.reason}`);
     return result.stdout;
@@ -89,19 +97,23 @@ export class Docker {
   /**
    * Every container with our `managed-by` label, running or not. A container removed between
    * `ps` and `inspect` makes inspect fail: the listing is tried once more, and if it fails
-   * again this throws, since a failed observation must never look like an empty one.
+   * again this throws, since a failed observation must never look like an empty one. A failed
+   * `ps` throws at once.
    */
   async list(): Promise<ManagedContainer[]> {
+    const ids = await this.#ids();
+    if (ids.length === 0) return [];
     try {
-      return await this.#list();
+      return await this.#inspect(ids);
     } catch (error) {
       log.debug("Listing containers again after: {error}", { error });
-      return await this.#list();
+      const again = await this.#ids();
+      return again.length === 0 ? [] : await this.#inspect(again);
     }
   }
 
-  async #list(): Promise<ManagedContainer[]> {
-    const ids = (await this.#docker("list containers", [
+  async #ids(): Promise<string[]> {
+    return (await this.#docker("list containers", [
       "ps",
       "--all",
       "--quiet",
@@ -109,7 +121,9 @@ export class Docker {
       "--filter",
       `label=${LABEL}.managed-by=${MANAGED_BY}`,
     ])).split("\n").filter((id) => id !== "");
-    if (ids.length === 0) return [];
+  }
+
+  async #inspect(ids: string[]): Promise<ManagedContainer[]> {
     const output = await this.#docker("inspect containers", ["inspect", ...ids]);
     let inspected: unknown;
     try {
@@ -142,7 +156,7 @@ export class Docker {
     const out = await this.#docker(
       `start runner "${spec.name}"`,
       runArgs(spec),
-      120_000,
+      2 * this.timeoutMs,
       spec.secretEnv,
     );
     return out.trim();
@@ -155,7 +169,9 @@ export class Docker {
 
   /** Whether the image is present locally. */
   async hasImage(image: string): Promise<boolean> {
-    const outcome = await this.run("docker", ["image", "inspect", image], { timeoutMs: 30_000 });
+    const outcome = await this.run("docker", ["image", "inspect", image], {
+      timeoutMs: this.timeoutMs,
+    });
     return outcome.kind === "exited" && outcome.code === 0;
   }
 

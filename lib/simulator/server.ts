@@ -33,6 +33,11 @@ export interface Fault {
   times?: number;
   /** Extra headers (`retry-after`). */
   headers?: Record<string, string>;
+  /**
+   * `hang`: the request is accepted and never answered (until the client gives up);
+   * `reset`: the answer's headers are sent, then the connection breaks off mid-body.
+   */
+  mode?: "hang" | "reset";
 }
 
 /** Options of the simulator. */
@@ -86,6 +91,8 @@ export class GitHubSimulator {
   readonly #registrationTokens = new Map<string, string>();
   readonly #options: SimulatorOptions;
   #server: Deno.HttpServer | null = null;
+  /** Ends hung answers when the simulator stops. */
+  readonly #stopping = new AbortController();
   #remaining: number;
   readonly #routes: [string, URLPattern, Handler][];
 
@@ -328,6 +335,7 @@ export class GitHubSimulator {
 
   /** Stops serving and closes its connections. */
   async stop(): Promise<void> {
+    this.#stopping.abort();
     await this.#server?.shutdown();
     this.#server = null;
   }
@@ -355,6 +363,27 @@ export class GitHubSimulator {
     if (fault) {
       if (fault.times !== undefined) fault.times--;
       this.#remaining--;
+      if (fault.mode === "hang") {
+        await new Promise((resolve) => {
+          request.signal.addEventListener("abort", resolve);
+          this.#stopping.signal.addEventListener("abort", resolve);
+        });
+        return record(new Response(null, { status: 499 }), true);
+      }
+      if (fault.mode === "reset") {
+        const half = new TextEncoder().encode(fault.body.slice(0, fault.body.length >> 1));
+        const body = new ReadableStream<Uint8Array>({
+          start(controller) {
+            controller.enqueue(half);
+            setTimeout(() => controller.error(new Error("connection reset")), 10);
+          },
+        });
+        const response = new Response(body, {
+          status: fault.status,
+          headers: { "content-type": "application/json; charset=utf-8", ...fault.headers },
+        });
+        return record(this.#withRateHeaders(response), true);
+      }
       const type = isJson(fault.body) ? "application/json; charset=utf-8" : "text/html";
       const response = new Response(fault.body, {
         status: fault.status,
@@ -438,11 +467,17 @@ export class GitHubSimulator {
   #withRateHeaders(response: Response): Response {
     const limit = this.#options.rateLimit ?? 5000;
     const reset = this.#resetAt();
-    response.headers.set("x-ratelimit-limit", String(limit));
-    response.headers.set("x-ratelimit-remaining", String(Math.max(0, this.#remaining)));
-    response.headers.set("x-ratelimit-used", String(limit - Math.max(0, this.#remaining)));
-    response.headers.set("x-ratelimit-reset", String(reset));
-    response.headers.set("x-ratelimit-resource", "core");
+    const rate = {
+      "x-ratelimit-limit": String(limit),
+      "x-ratelimit-remaining": String(Math.max(0, this.#remaining)),
+      "x-ratelimit-used": String(limit - Math.max(0, this.#remaining)),
+      "x-ratelimit-reset": String(reset),
+      "x-ratelimit-resource": "core",
+    };
+    // A fault's own rate headers (an exhausted limit) stay as the fault gave them.
+    for (const [name, value] of Object.entries(rate)) {
+      if (!response.headers.has(name)) response.headers.set(name, value);
+    }
     return response;
   }
 

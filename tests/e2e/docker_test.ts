@@ -1,135 +1,24 @@
 import assert from "node:assert/strict";
 import { LABEL, MANAGED_BY } from "../../lib/runners/docker.ts";
-import type { SimJob } from "../../lib/simulator/objects.ts";
-import type { GitHubSimulator, SimulatorOptions } from "../../lib/simulator/server.ts";
+import type { SimulatorOptions } from "../../lib/simulator/server.ts";
 import { cliCommand } from "../helpers/cli.ts";
-import { ENGINE_VERSION } from "../helpers/engine.ts";
-import { ensureTestImage, TEST_IMAGE } from "../helpers/runner_image.ts";
-import { TOKEN, withSimulator } from "../helpers/sim.ts";
-
-const ENGINE = ENGINE_VERSION !== null;
-if (ENGINE) await ensureTestImage();
+import {
+  containersOf,
+  Daemon,
+  docker,
+  engineTest as engineTestIn,
+  type EngineTestBody,
+  ours,
+  waitFor,
+  waitUntilClean,
+} from "../helpers/engine_runs.ts";
+import { TEST_IMAGE } from "../helpers/runner_image.ts";
+import { TOKEN } from "../helpers/sim.ts";
 
 const decoder = new TextDecoder();
-
-async function docker(...args: string[]): Promise<string> {
-  const output = await new Deno.Command("docker", { args, stdout: "piped", stderr: "piped" })
-    .output();
-  if (!output.success) {
-    throw new Error(`docker ${args.join(" ")}: ${decoder.decode(output.stderr)}`);
-  }
-  return decoder.decode(output.stdout);
-}
-
-/** Our containers whose runner names start with `prefix`. */
-async function containersOf(prefix: string, all = true): Promise<string[]> {
-  const out = await docker(
-    "ps",
-    ...(all ? ["--all"] : []),
-    "--quiet",
-    "--filter",
-    `label=${LABEL}.managed-by=${MANAGED_BY}`,
-    "--filter",
-    `name=${prefix}`,
-  );
-  return out.split("\n").filter((id) => id !== "");
-}
-
-async function waitFor(what: string, condition: () => boolean | Promise<boolean>, seconds = 60) {
-  const deadline = Date.now() + seconds * 1000;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`Timed out after ${seconds} s waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
-/** A running daemon whose stderr is collected as it comes. */
-class Daemon {
-  stderr = "";
-  readonly #child: Deno.ChildProcess;
-  readonly #done: Promise<void>;
-
-  private constructor(child: Deno.ChildProcess) {
-    this.#child = child;
-    child.stdout.cancel();
-    this.#done = (async () => {
-      for await (const chunk of child.stderr) this.stderr += decoder.decode(chunk);
-    })();
-  }
-
-  static async start(sim: GitHubSimulator, prefix: string, extra: string[] = []): Promise<Daemon> {
-    const command = await cliCommand([
-      "run",
-      "--api-url",
-      sim.url,
-      "--interval",
-      "1",
-      "--image",
-      TEST_IMAGE,
-      "--network",
-      "host",
-      "--max-runners",
-      "3",
-      "--idle-timeout",
-      "30",
-      "--name-prefix",
-      prefix,
-      ...extra,
-    ], { env: { GH_TOKEN: TOKEN } });
-    return new Daemon(command.spawn());
-  }
-
-  async stop(signal: Deno.Signal = "SIGTERM"): Promise<number> {
-    this.#child.kill(signal);
-    const status = await this.#child.status;
-    await this.#done;
-    return status.code;
-  }
-}
-
-/** Runs `fn` with a unique runner-name prefix, and removes any container it left behind. */
-async function withPrefix(fn: (prefix: string) => Promise<void>) {
-  const prefix = `t${crypto.randomUUID().slice(0, 6)}`;
-  try {
-    await fn(prefix);
-  } finally {
-    const left = await containersOf(prefix);
-    if (left.length > 0) await docker("rm", "--force", ...left);
-  }
-}
-
-/**
- * A test that needs the engine (skipped, visibly, without one): a simulator with `options` and a
- * unique runner-name prefix, both cleaned up afterwards.
- */
-function engineTest(
-  name: string,
-  fn: (sim: GitHubSimulator, prefix: string) => Promise<void>,
-  options: SimulatorOptions = {},
-) {
-  Deno.test({
-    name: `docker: ${name}`,
-    ignore: !ENGINE,
-    fn: () => withSimulator((sim) => withPrefix((prefix) => fn(sim, prefix)), options),
-  });
-}
-
-const ours = (sim: GitHubSimulator, prefix: string) =>
-  sim.world.runners.filter((r) => r.name.startsWith(`${prefix}-`));
-
-/** Waits until `jobs` are done and no registration or container of `prefix` is left. */
-async function waitUntilClean(
-  sim: GitHubSimulator,
-  prefix: string,
-  jobs: SimJob[],
-  onPoll: () => void = () => {},
-): Promise<void> {
-  await waitFor("the jobs done and nothing of ours left", async () => {
-    onPoll();
-    return jobs.every((job) => job.status === "completed") && ours(sim, prefix).length === 0 &&
-      (await containersOf(prefix)).length === 0;
-  });
-}
+/** An engine test named "docker: NAME". */
+const engineTest = (name: string, fn: EngineTestBody, options?: SimulatorOptions) =>
+  engineTestIn(`docker: ${name}`, fn, options);
 
 engineTest(
   "each compatible job is served once in a hardened container, and nothing is left",

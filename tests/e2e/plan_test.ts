@@ -232,6 +232,7 @@ const USAGE: [string[], RegExp][] = [
     ["run", "--dry-run", "--interval", "0"],
     /Invalid --interval "0": give seconds, at least 0.01/,
   ],
+  [["run", "--docker-timeout", "0"], /Invalid --docker-timeout "0": give seconds from 1 to 600/],
 ];
 
 Deno.test("runner CPUs or memory beyond the host's are a usage error, before anything starts", async () => {

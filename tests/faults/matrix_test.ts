@@ -1,0 +1,232 @@
+/**
+ * The fault matrix: one row per fault GitHub or Docker really shows. Each row runs a daemon with
+ * the real engine against the simulator (two queued jobs, and a registration of another host
+ * with the same prefix and host name), injects its fault, and asserts the outcome: every job
+ * served once by a runner of its own, no more runners than jobs at any time, nothing left
+ * (registration or container), the other host's registration untouched, the loop going on, and
+ * the fault told in one clear log line.
+ */
+import assert from "node:assert/strict";
+import { runnerPrefix } from "../../lib/commands/setup.ts";
+import type { Fault, GitHubSimulator } from "../../lib/simulator/server.ts";
+import {
+  containersOf,
+  Daemon,
+  engineTest,
+  ours,
+  waitFor,
+  waitUntilClean,
+} from "../helpers/engine_runs.ts";
+import { type FaultyDocker, makeFaultyDocker } from "../helpers/faulty_docker.ts";
+
+const RUNS = /^\/repos\/acme\/app\/actions\/runs$/;
+const JIT = /\/actions\/runners\/generate-jitconfig$/;
+
+/** One row: how the fault is injected, and the line that must tell it. */
+interface Row {
+  name: string;
+  /** Made when the row runs (a rate-limit reset counts from then). */
+  github?: () => Fault[];
+  docker?: [subcommand: string, mode: "fail" | "hang", times: number][];
+  /** A repository besides acme/app, which the fault concerns. */
+  otherRepo?: string;
+  line: RegExp;
+  /** Registrations a fault may make in vain (deleted again); none by default. */
+  spareRegistrations?: number;
+}
+
+const html = (status: number) => `<html><body><h1>${status}</h1></body></html>`;
+const message = (text: string) => JSON.stringify({ message: text, documentation_url: "x" });
+
+const ROWS: Row[] = [
+  {
+    name: "GitHub answers 502 twice",
+    github: () => [{ path: RUNS, status: 502, body: html(502), times: 2 }],
+    line:
+      /WARNING: Skipped acme\/app this cycle: GET \/repos\/acme\/app\/actions\/runs answered 502/,
+  },
+  {
+    name: "GitHub answers 503 to a runner registration",
+    github: () => [{ method: "POST", path: JIT, status: 503, body: html(503), times: 1 }],
+    line: /ERROR: Could not start runners for acme\/app: .*503/,
+  },
+  {
+    name: "a request is never answered",
+    github: () => [{ path: RUNS, status: 200, body: "", mode: "hang", times: 1 }],
+    line: /WARNING: Skipped acme\/app this cycle: .*actions\/runs.*: no answer within 2 s/,
+  },
+  {
+    name: "the connection breaks off mid-answer",
+    github: () => [{
+      path: RUNS,
+      status: 200,
+      body: JSON.stringify({ total_count: 0, workflow_runs: [] }),
+      mode: "reset",
+      times: 1,
+    }],
+    line:
+      /WARNING: Skipped acme\/app this cycle: .*actions\/runs \(page 1\) answered with an empty body \(or the connection broke off\)/,
+  },
+  {
+    name: "the token is refused (401)",
+    github: () => [{ path: /./, status: 401, body: message("Bad credentials"), times: 2 }],
+    line: /ERROR: .*Bad credentials/,
+  },
+  {
+    name: "the primary rate limit is spent (403)",
+    github: () => [{
+      path: RUNS,
+      status: 403,
+      body: message("API rate limit exceeded for user ID 1."),
+      headers: {
+        "x-ratelimit-remaining": "0",
+        "x-ratelimit-reset": String(Math.floor(Date.now() / 1000) + 2),
+      },
+      times: 1,
+    }],
+    line:
+      /WARNING: GitHub asked to wait [12] s before GET \/repos\/\{owner\}\/\{repo\}\/actions\/runs \(403\); waiting/,
+  },
+  {
+    name: "a secondary rate limit (403 with retry-after)",
+    github: () => [{
+      path: RUNS,
+      status: 403,
+      body: message("You have exceeded a secondary rate limit. Please wait a few minutes."),
+      headers: { "retry-after": "1" },
+      times: 1,
+    }],
+    line:
+      /WARNING: GitHub asked to wait 1 s before GET \/repos\/\{owner\}\/\{repo\}\/actions\/runs \(403\); waiting/,
+  },
+  {
+    name: "too many requests (429 with retry-after)",
+    github: () => [{
+      path: RUNS,
+      status: 429,
+      body: message("Too many requests"),
+      headers: { "retry-after": "1" },
+      times: 1,
+    }],
+    line:
+      /WARNING: GitHub asked to wait 1 s before GET \/repos\/\{owner\}\/\{repo\}\/actions\/runs \(429\); waiting/,
+  },
+  {
+    name: "an answer that is not JSON",
+    github:
+      () => [{ path: RUNS, status: 200, body: '{"total_count": 1, "workflow_runs": [', times: 1 }],
+    line:
+      /WARNING: Skipped acme\/app this cycle: .*actions\/runs \(page 1\) answered with a body that is not JSON/,
+  },
+  {
+    name: "a watched repository is gone (404)",
+    otherRepo: "acme/gone",
+    github: () => [{ path: /^\/repos\/acme\/gone\//, status: 404, body: message("Not Found") }],
+    line: /acme\/gone.*404|404.*acme\/gone/,
+  },
+  {
+    name: "docker run fails",
+    docker: [["run", "fail", 1]],
+    line: /ERROR: Could not start runners for acme\/app: Cannot start runner .*injected fault/,
+    spareRegistrations: 1,
+  },
+  {
+    name: "docker run hangs",
+    docker: [["run", "hang", 1]],
+    line: /ERROR: Could not start runners for acme\/app: .*did not answer within 6 s/,
+    spareRegistrations: 1,
+  },
+  {
+    name: "docker inspect fails",
+    docker: [["inspect", "fail", 2]],
+    line: /ERROR: Cycle \d failed: Cannot inspect containers: .*injected fault/,
+  },
+  {
+    name: "docker ps hangs",
+    docker: [["ps", "hang", 1]],
+    line: /ERROR: Cycle \d failed: Cannot list containers: .*did not answer within 3 s/,
+  },
+  {
+    name: "docker rm fails",
+    docker: [["rm", "fail", 1]],
+    line:
+      /WARNING: Could not remove runner .*: Cannot remove container \w+: docker exited with code 1: Error response from daemon: injected fault/,
+  },
+  {
+    name: "the image check fails",
+    docker: [["image", "fail", 1]],
+    line: /ERROR: Could not start runners for acme\/app: Cannot pull image/,
+  },
+];
+
+for (const row of ROWS) {
+  engineTest(`fault matrix: ${row.name}`, async (sim, prefix) => {
+    const faulty = await makeFaultyDocker();
+    try {
+      await runRow(sim, prefix, row, faulty);
+    } finally {
+      await faulty.remove();
+    }
+  }, { jobSeconds: 1 });
+}
+
+async function runRow(sim: GitHubSimulator, prefix: string, row: Row, faulty: FaultyDocker) {
+  sim.world.addRepo("acme/app", { org: true });
+  if (row.otherRepo) sim.world.addRepo(row.otherRepo, { org: true });
+  const { jobs } = sim.world.addRun("acme/app", {
+    name: "CI",
+    jobs: ["one", "two"].map((name) => ({ name, labels: ["self-hosted", "linux"] })),
+  });
+  // Another host with the same name prefix and host name; only its host id differs.
+  const foreign = sim.world.addRunner("acme/app", {
+    name: `${runnerPrefix(Deno.hostname(), "0ba5eba1", prefix)}f0f0f0f0`,
+    labels: ["self-hosted", "linux", "x64"],
+    status: "online",
+  });
+  const faults = row.github?.() ?? [];
+  sim.faults.push(...faults);
+  for (const [subcommand, mode, times] of row.docker ?? []) {
+    await faulty.inject(subcommand, mode, times);
+  }
+  let mostRegistered = 0;
+  let mostRunning = 0;
+  const daemon = await Daemon.start(
+    sim,
+    prefix,
+    ["--api-timeout", "2", "--docker-timeout", "3"],
+    { pathPrefix: faulty.bin },
+  );
+  let exit: number;
+  try {
+    await waitUntilClean(sim, prefix, jobs, async () => {
+      mostRegistered = Math.max(mostRegistered, ours(sim, prefix).length);
+      mostRunning = Math.max(mostRunning, (await containersOf(prefix, false)).length);
+    });
+    // The loop goes on after the fault: another cycle ends well.
+    const cycles = () => daemon.stderr.match(/Found \d+ repos/g)?.length ?? 0;
+    const before = cycles();
+    await waitFor("another good cycle", () => cycles() > before, 10);
+  } finally {
+    exit = await daemon.stop();
+  }
+  const log = daemon.stderr;
+  assert.equal(exit, 0, log);
+  for (const fault of faults) {
+    assert.ok(sim.log.some((r) => r.status === fault.status), "the GitHub fault was met");
+    assert.ok(fault.times === undefined || fault.times === 0, "the GitHub fault was met");
+  }
+  if (row.docker) assert.ok((await faulty.injected()).length > 0, "the docker fault was met");
+  assert.match(log, row.line);
+  assert.doesNotMatch(log, /Uncaught|\n\s+at /, "no stack trace");
+  assert.deepEqual(jobs.map((j) => j.conclusion), ["success", "success"], log);
+  assert.equal(new Set(jobs.map((j) => j.runnerName)).size, 2, "a runner of its own per job");
+  assert.ok(jobs.every((j) => j.runnerName?.startsWith(`${prefix}-`)));
+  assert.ok(mostRegistered <= 2, `${mostRegistered} registrations at once for 2 jobs`);
+  assert.ok(mostRunning <= 2, `${mostRunning} runners at once for 2 jobs`);
+  assert.ok(
+    sim.jitConfigs.length <= 2 + (row.spareRegistrations ?? 0),
+    `${sim.jitConfigs.length} registrations`,
+  );
+  assert.ok(sim.world.runners.includes(foreign), "the other host's registration is kept");
+  assert.deepEqual(sim.requests(new RegExp(`/runners/${foreign.id}$`)), []);
+}
