@@ -16,3 +16,77 @@ export const ENGINE_VERSION: string | null = await (async () => {
   if (version === null) console.warn("No Docker engine answers: the engine tests are skipped");
   return version;
 })();
+
+/** Whether this test process may start a Docker engine of its own (root, with dockerd). */
+export const CAN_START_ENGINE: boolean = Deno.uid() === 0 &&
+  (await new Deno.Command("sh", { args: ["-c", "command -v dockerd"], stdout: "null" }).output())
+    .success;
+
+/** A Docker engine a test started, on a socket of its own, that it may stop and start again. */
+export interface OwnEngine {
+  /** `unix://...`, for `DOCKER_HOST`. */
+  host: string;
+  /** Stops the engine (SIGTERM to dockerd, by its PID), as a restart or a crash would. */
+  stop(): Promise<void>;
+  /** Starts it again on the same data, and waits until it answers. */
+  start(): Promise<void>;
+  /** Stops it and removes its files. */
+  remove(): Promise<void>;
+}
+
+/**
+ * Starts a throwaway dockerd (no firewall changes, no bridge: containers use the host network)
+ * with its data in a temporary folder. Needs root (`CAN_START_ENGINE`).
+ */
+export async function startOwnEngine(): Promise<OwnEngine> {
+  const dir = await Deno.makeTempDir({ prefix: "autoscaler-engine-" });
+  const host = `unix://${dir}/docker.sock`;
+  let child: Deno.ChildProcess | null = null;
+  const start = async () => {
+    child = new Deno.Command("dockerd", {
+      args: [
+        "--iptables=false",
+        "--ip-masq=false",
+        "--bridge=none",
+        `--data-root=${dir}/data`,
+        `--exec-root=${dir}/exec`,
+        `--pidfile=${dir}/dockerd.pid`,
+        `--host=${host}`,
+      ],
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    for (let i = 0; i < 120; i++) {
+      const answer = await new Deno.Command("docker", {
+        args: ["version", "--format", "{{.Server.Version}}"],
+        env: { DOCKER_HOST: host },
+        stdout: "null",
+        stderr: "null",
+      }).output();
+      if (answer.success) return;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    throw new Error(`the test's own dockerd did not answer on ${host} within 30 s`);
+  };
+  const stop = async () => {
+    if (!child) return;
+    child.kill("SIGTERM");
+    await child.status;
+    child = null;
+  };
+  await start();
+  return {
+    host,
+    stop,
+    start,
+    async remove() {
+      await stop();
+      // dockerd leaves its network namespace mounted under its exec root.
+      await new Deno.Command("sh", {
+        args: ["-c", `umount "${dir}"/exec/netns/* 2>/dev/null; true`],
+      }).output();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}

@@ -31,9 +31,14 @@ const APPLETS = [
   "rm",
 ];
 
-async function docker(args: string[], stdin?: Uint8Array): Promise<Deno.CommandOutput> {
+async function docker(
+  args: string[],
+  stdin?: Uint8Array,
+  host?: string,
+): Promise<Deno.CommandOutput> {
   const child = new Deno.Command("docker", {
     args,
+    env: host ? { DOCKER_HOST: host } : {},
     stdin: stdin ? "piped" : "null",
     stdout: "piped",
     stderr: "piped",
@@ -49,10 +54,10 @@ async function docker(args: string[], stdin?: Uint8Array): Promise<Deno.CommandO
 /**
  * Builds `TEST_IMAGE` once per engine with `docker import`: a root of Debian's static busybox,
  * a `runner` user (uid 1001, as in the official image) and the stand-in `/home/runner/run.sh`
- * and `config.sh`.
+ * and `config.sh`. `host` names another engine than `DOCKER_HOST`'s.
  */
-export async function ensureTestImage(): Promise<void> {
-  if ((await docker(["image", "inspect", TEST_IMAGE])).success) return;
+export async function ensureTestImage(host?: string): Promise<void> {
+  if ((await docker(["image", "inspect", TEST_IMAGE], undefined, host)).success) return;
   const root = await Deno.makeTempDir({ prefix: "autoscaler-image-" });
   try {
     for (const dir of ["bin", "etc", "home/runner", "tmp"]) {
@@ -77,6 +82,7 @@ export async function ensureTestImage(): Promise<void> {
     const imported = await docker(
       ["import", "--change", "USER 1001", "--change", "WORKDIR /home/runner", "-", TEST_IMAGE],
       tar.stdout,
+      host,
     );
     if (!imported.success) {
       throw new Error(`docker import failed: ${new TextDecoder().decode(imported.stderr)}`);
