@@ -13,6 +13,8 @@ export interface FaultyDocker {
    * fail with docker's words for an engine error, or hang.
    */
   inject(subcommand: string, mode: DockerFaultMode, times: number): Promise<void>;
+  /** Ends every injected fault. */
+  clear(): Promise<void>;
   /** The calls that met a fault, one line each. */
   injected(): Promise<string[]>;
   remove(): Promise<void>;
@@ -45,6 +47,11 @@ exec '${real}' "$@"`,
     bin,
     async inject(subcommand, mode, times) {
       await Deno.writeTextFile(join(faults, subcommand), `${mode} ${times}\n`);
+    },
+    async clear() {
+      for await (const entry of Deno.readDir(faults)) {
+        if (entry.name !== "injected.log") await Deno.remove(join(faults, entry.name));
+      }
     },
     async injected() {
       const text = await Deno.readTextFile(join(faults, "injected.log")).catch(() => "");
