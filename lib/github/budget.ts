@@ -51,6 +51,9 @@ export function abortableSleep(signal: AbortSignal): (ms: number) => Promise<voi
  * else throws `RateLimited`. `interval` stretches the poll interval when the budget left would
  * not last until the reset at the current pace. Requests to one endpoint are paced to stay under
  * GitHub's secondary limit of points per minute, however many repositories there are.
+ * Not `@octokit/plugin-throttling` or `-retry`: their waits cannot be cut short by SIGTERM, the
+ * first spaces every write a second apart (registrations of a burst queue up), and the second
+ * retries POSTs and takes a request past our deadline for a 500 (README, "Rate limit").
  */
 export class RateBudget {
   remaining: number | null = null;
