@@ -35,7 +35,7 @@ Soak of ${minutes} min (seed ${seed}), started ${started.toISOString()}
   Object.entries(r.faults).sort().map(([k, n]) => `${k} ${n}`).join(", ")
 })
   daemon starts: ${r.daemonStarts}; jobs run twice: ${r.runTwice}; registrations: ${r.registrations}
-  most runners at once: ${r.mostRunners} (max ${r.maxRunners})
+  most runners running at once: ${r.mostRunners} (max ${r.maxRunners}); most registrations at once: ${r.mostRegistrations}
   left at the end: ${r.leftRegistrations} registrations, ${r.leftContainers} containers; foreign registrations deleted: ${r.foreignDeleted}
   drained in ${r.drainSeconds} s after the last fault
   last daemon's memory: ${r.memory.startMiB} MiB after 20 s, ${r.memory.endMiB} MiB ${r.memory.overSeconds} s later

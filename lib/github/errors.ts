@@ -107,7 +107,9 @@ export function authErrorFor(error: unknown): AuthError | null {
 
 /** One line for any error: for GitHub's answers, the request, the status and GitHub's words. */
 export function describeError(error: unknown): string {
-  if (isHttpError(error)) {
+  // Octokit gives a request aborted by the stop signal status 500 and no request: its reason
+  // ("Stopped by SIGTERM") says it all.
+  if (isHttpError(error) && (error as Partial<HttpError>).request !== undefined) {
     // Octokit reports a request that got no answer (DNS, refused, TLS) as a 500 without response.
     if (error.response === undefined) return `${describeRequest(error)} failed: ${error.message}`;
     const said = error.message.split(" - https://")[0]?.trim();

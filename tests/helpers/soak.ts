@@ -4,7 +4,7 @@
  * injected at random, the daemon among them killed (-9) and stopped and started again. At the
  * end the faults stop, the jobs drain, and the outcome is checked: every compatible job served
  * once, by a runner of its own; the others untouched; no registration or container of ours left;
- * no registration of another host deleted; never more runners than --max-runners; resident
+ * no registration of another host deleted; never more runners running than --max-runners; resident
  * memory of the last daemon, which lives the second half, flat.
  */
 import { runnerPrefix } from "../../lib/commands/setup.ts";
@@ -31,7 +31,10 @@ export interface SoakReport {
   /** Jobs whose runner also ran another job, or that more than one runner ran. */
   runTwice: number;
   registrations: number;
+  /** Most runner containers running at once. */
   mostRunners: number;
+  /** Most registrations of ours at once (one whose start failed lives until it is deleted). */
+  mostRegistrations: number;
   maxRunners: number;
   leftRegistrations: number;
   leftContainers: number;
@@ -152,6 +155,11 @@ export async function soak(options: SoakOptions): Promise<SoakReport> {
       const incompatible: SimJob[] = [];
       const faults: Record<string, number> = {};
       let mostRunners = 0;
+      let mostRegistrations = 0;
+      const sample = async () => {
+        mostRunners = Math.max(mostRunners, (await containersOf(prefix, false)).length);
+        mostRegistrations = Math.max(mostRegistrations, ours(sim, prefix).length);
+      };
       let daemonStarts = 0;
       const start = async () => {
         daemonStarts++;
@@ -184,7 +192,7 @@ export async function soak(options: SoakOptions): Promise<SoakReport> {
         const now = Date.now();
         if (now >= nextJob) {
           const repo = pick(REPOS);
-          const count = 1 + Math.floor(rand() * 3);
+          const count = 1 + Math.floor(rand() * 2);
           const kinds = Array.from({ length: count }, () => rand());
           const { jobs } = sim.world.addRun(repo, {
             name: `CI ${++runs}`,
@@ -198,7 +206,9 @@ export async function soak(options: SoakOptions): Promise<SoakReport> {
             })),
           });
           jobs.forEach((job, i) => (kinds[i]! < 0.16 ? incompatible : compatible).push(job));
-          nextJob = now + 500 + rand() * 2500;
+          // About 0.4 compatible jobs a second: within what 4 runners of 1 s jobs serve, so
+          // the soak tests faults rather than a backlog that outgrows the host.
+          nextJob = now + 1500 + rand() * 3500;
         }
         // At a fifth of the time the daemon is killed, at a third stopped, besides any random
         // restarts; only in the first half: the second half's daemon is the one whose memory is
@@ -227,8 +237,7 @@ export async function soak(options: SoakOptions): Promise<SoakReport> {
           }
           if (!due) nextFault = now + 2000 + rand() * 4000;
         }
-        const running = (await containersOf(prefix, false)).length;
-        mostRunners = Math.max(mostRunners, running, ours(sim, prefix).length);
+        await sample();
         if (memoryStart === null && Date.now() - bornAt > 20_000) {
           memoryStart = await rssMiB(daemon.pid);
           memoryStartAt = Date.now();
@@ -241,8 +250,7 @@ export async function soak(options: SoakOptions): Promise<SoakReport> {
       const drainFrom = Date.now();
       const problems: string[] = [];
       await waitFor("the jobs served and nothing of ours left", async () => {
-        const running = (await containersOf(prefix, false)).length;
-        mostRunners = Math.max(mostRunners, running, ours(sim, prefix).length);
+        await sample();
         return compatible.every((j) => j.status === "completed") &&
           ours(sim, prefix).length === 0 && (await containersOf(prefix)).length === 0;
       }, 150).catch((error) => problems.push((error as Error).message));
@@ -272,6 +280,7 @@ export async function soak(options: SoakOptions): Promise<SoakReport> {
         runTwice,
         registrations: sim.jitConfigs.length,
         mostRunners,
+        mostRegistrations,
         maxRunners: MAX_RUNNERS,
         leftRegistrations: ours(sim, prefix).length,
         leftContainers: leftContainers.length,
