@@ -1,6 +1,7 @@
 import { getLogger } from "@logtape/logtape";
 import type { ManagedContainer } from "../core/model.ts";
 import { type CommandRunner, toolResult } from "../system/command.ts";
+import { SETTINGS_DIR, settingsFile, WRITE_SETTINGS } from "./launcher.ts";
 
 const log = getLogger(["autoscaler", "docker"]);
 
@@ -22,8 +23,12 @@ export interface ContainerSpec {
   image: string;
   /** Without the `<LABEL>.` prefix. */
   labels: Record<string, string>;
-  /** Secret variables: named on the command line, their values only in the CLI's environment. */
-  secretEnv: Record<string, string>;
+  /**
+   * The runner's settings (its secret among them): written after the start into the launcher's
+   * tmpfs over `docker exec`'s standard input; never on a command line or in the container's
+   * configuration.
+   */
+  settings: Record<string, string>;
   user: string;
   cpus: number;
   memoryMiB: number;
@@ -36,6 +41,7 @@ export interface ContainerSpec {
 
 /** The `docker run` arguments for a hardened runner container. No secret value appears here. */
 export function runArgs(spec: ContainerSpec): string[] {
+  const [uid, gid = uid] = spec.user.split(":");
   return [
     "run",
     "--detach",
@@ -59,12 +65,14 @@ export function runArgs(spec: ContainerSpec): string[] {
     "never",
     "--network",
     spec.network,
+    // Where the launcher receives its settings: in memory, the runner user's alone.
+    "--tmpfs",
+    `${SETTINGS_DIR}:rw,nosuid,nodev,noexec,size=1m,mode=0700,uid=${uid},gid=${gid}`,
     "--label",
     `${LABEL}.managed-by=${MANAGED_BY}`,
     ...Object.entries(spec.labels).flatMap((
       [key, value],
     ) => ["--label", `${LABEL}.${key}=${value}`]),
-    ...Object.keys(spec.secretEnv).flatMap((name) => ["--env", name]),
     ...spec.deviceArgs,
     spec.image,
     ...spec.command,
@@ -151,15 +159,29 @@ export class Docker {
     });
   }
 
-  /** Starts a container; returns its id. Secret values travel only in the CLI's environment. */
+  /**
+   * Starts a container and hands its launcher the settings over `docker exec`'s standard input;
+   * returns its id. A container whose settings could not be handed over is removed again.
+   */
   async start(spec: ContainerSpec): Promise<string> {
-    const out = await this.#docker(
-      `start runner "${spec.name}"`,
-      runArgs(spec),
-      2 * this.timeoutMs,
-      spec.secretEnv,
-    );
-    return out.trim();
+    const id =
+      (await this.#docker(`start runner "${spec.name}"`, runArgs(spec), 2 * this.timeoutMs))
+        .trim();
+    const outcome = await this.run("docker", ["exec", "--interactive", id, ...WRITE_SETTINGS], {
+      timeoutMs: this.timeoutMs,
+      stdin: settingsFile(spec.settings),
+    });
+    const result = toolResult("docker", outcome);
+    if (!result.ok) {
+      await this.remove(id).catch((error) =>
+        log.warn("Could not remove the container of runner {name}: {error}", {
+          name: spec.name,
+          error: (error as Error).message,
+        })
+      );
+      throw new DockerError(`Cannot hand runner "${spec.name}" its settings: ${result.reason}`);
+    }
+    return id;
   }
 
   /** Stops and removes a container (`docker rm --force`). */

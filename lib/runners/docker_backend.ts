@@ -3,6 +3,7 @@ import type { RunnerBackend } from "./backend.ts";
 import type { DeviceSlots } from "./devices.ts";
 import type { ManagedContainer } from "../core/model.ts";
 import { Docker, JIT_ENV } from "./docker.ts";
+import { launcherCommand } from "./launcher.ts";
 import type { GitHub } from "../github/client.ts";
 import { describeError } from "../github/errors.ts";
 import {
@@ -123,7 +124,7 @@ export class DockerBackend implements RunnerBackend {
           ...(slot ? { device: slot.id } : {}),
           ...(forJob === undefined ? {} : { "for-job": String(forJob) }),
         },
-        secretEnv: registration.env,
+        settings: registration.env,
         user: this.settings.user,
         cpus: this.settings.cpus,
         memoryMiB: this.settings.memoryMiB,
@@ -155,8 +156,8 @@ export class DockerBackend implements RunnerBackend {
   /**
    * A just-in-time registration (the runner takes its config from `ACTIONS_RUNNER_INPUT_JITCONFIG`),
    * or where GitHub has none, a registration token for `config.sh --ephemeral --unattended`, which
-   * registers the runner itself when the container starts. Either way the secret and the
-   * settings reach the runner only through its environment.
+   * registers the runner itself when the container starts. Either way the launcher
+   * (`launcher.ts`) receives them after the start, never through the container's configuration.
    */
   async #register(
     scope: string,
@@ -170,7 +171,7 @@ export class DockerBackend implements RunnerBackend {
           labels,
           runnerGroupId: this.settings.runnerGroupId,
         });
-        return { id, env: { [JIT_ENV]: jitConfig }, command: ["/home/runner/run.sh"] };
+        return { id, env: { [JIT_ENV]: jitConfig }, command: launcherCommand("jit") };
       } catch (error) {
         if (!(error instanceof JitUnavailable)) throw error;
         log.warn("{message}; registering runners with config.sh and a registration token", {
@@ -188,11 +189,7 @@ export class DockerBackend implements RunnerBackend {
         ACTIONS_RUNNER_INPUT_NAME: name,
         ACTIONS_RUNNER_INPUT_LABELS: labels.join(","),
       },
-      command: [
-        "sh",
-        "-c",
-        "cd /home/runner && ./config.sh --unattended --ephemeral --disableupdate && exec ./run.sh",
-      ],
+      command: launcherCommand("config"),
     };
   }
 }

@@ -13,6 +13,8 @@ export interface CommandOptions {
   env?: Record<string, string>;
   /** Let the tool write to this process's stdout and stderr (a progress bar on a terminal). */
   passthrough?: boolean;
+  /** Written to the tool's standard input, which is then closed (a secret for `docker exec`). */
+  stdin?: string;
 }
 
 /** Runs an external tool to completion; never throws for the tool's own failures. */
@@ -39,7 +41,7 @@ export const runCommand: CommandRunner = async (command, args, options = {}) => 
     child = new Deno.Command(command, {
       args: [...args],
       env: options.env,
-      stdin: "null",
+      stdin: options.stdin === undefined ? "null" : "piped",
       stdout: options.passthrough ? "inherit" : "piped",
       stderr: options.passthrough ? "inherit" : "piped",
     }).spawn();
@@ -49,6 +51,13 @@ export const runCommand: CommandRunner = async (command, args, options = {}) => 
       kind: "failed-to-start",
       message: error instanceof Error ? error.message : String(error),
     };
+  }
+  if (options.stdin !== undefined) {
+    const writer = child.stdin.getWriter();
+    // A tool that exits without reading its input breaks the pipe; its exit code tells.
+    writer.write(new TextEncoder().encode(options.stdin)).then(() => writer.close()).catch(
+      () => {},
+    );
   }
   // Reading an inherited stream throws, so only piped ones are read.
   const piped = !options.passthrough;

@@ -93,6 +93,14 @@ engineTest(
       assert.ok(!JSON.stringify(inspected).includes("docker.sock"));
       assert.equal(inspected.Config.Labels[`${LABEL}.repo`], "acme/app");
 
+      // The JIT config is in neither the container's configuration nor PID 1's environment.
+      await waitFor("a JIT config handed out", () => sim.jitConfigs.length > 0);
+      const environ = await docker("exec", id!, "cat", "/proc/1/environ");
+      for (const config of sim.jitConfigs) {
+        assert.ok(!JSON.stringify(inspected).includes(config), "a JIT config in docker inspect");
+        assert.ok(!environ.includes(config), "a JIT config in PID 1's environment");
+      }
+
       // No JIT config, runner secret or token on any command line while runners run.
       const cmdlines = decoder.decode(
         (await new Deno.Command("sh", {
@@ -276,8 +284,32 @@ engineTest(
       name: "CI",
       jobs: [{ name: "a", labels: ["self-hosted"] }, { name: "b", labels: ["self-hosted"] }],
     });
+    // The runners register and wait for work: then no process in their containers, and not
+    // their configuration, holds the registration token.
+    sim.holdRunners = true;
     const daemon = await Daemon.start(sim, prefix);
     try {
+      await waitFor(
+        "two runners online",
+        () => ours(sim, prefix).filter((r) => r.status === "online").length === 2,
+      );
+      assert.equal(sim.registrations.length, 2);
+      for (const id of await containersOf(prefix, false)) {
+        const inspected = await docker("inspect", id);
+        const environs = await docker(
+          "exec",
+          id,
+          "sh",
+          "-c",
+          "cat /proc/[0-9]*/environ 2>/dev/null; true",
+        );
+        assert.ok(environs.includes("HOME="), "the environments were read");
+        for (const token of sim.registrations) {
+          assert.ok(!inspected.includes(token), "a registration token in docker inspect");
+          assert.ok(!environs.includes(token), "a registration token in a process's environment");
+        }
+      }
+      sim.holdRunners = false;
       await waitUntilClean(sim, prefix, jobs);
     } finally {
       assert.equal(await daemon.stop(), 0, daemon.stderr);

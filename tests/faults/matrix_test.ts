@@ -137,6 +137,13 @@ const ROWS: Row[] = [
     spareRegistrations: 1,
   },
   {
+    name: "handing a runner its settings (docker exec) fails",
+    docker: [["exec", "fail", 1]],
+    line:
+      /ERROR: Could not start runners for acme\/app: Cannot hand runner .* its settings: docker exited with code 1: .*injected fault/,
+    spareRegistrations: 1,
+  },
+  {
     name: "docker inspect fails",
     docker: [["inspect", "fail", 2]],
     line: /ERROR: Cycle \d failed: Cannot inspect containers: .*injected fault/,

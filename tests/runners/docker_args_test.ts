@@ -3,30 +3,32 @@ import { deviceSlots } from "../../lib/runners/devices.ts";
 import { JIT_ENV, runArgs } from "../../lib/runners/docker.ts";
 import type { HostFacts } from "../../lib/system/host.ts";
 
-Deno.test("runArgs hardens the container and names the secret without its value", () => {
+Deno.test("runArgs hardens the container and carries no setting of the runner", () => {
   const args = runArgs({
     name: "autoscaler-h-1",
     image: "img:1",
     labels: { repo: "o/r", "runner-name": "autoscaler-h-1" },
-    secretEnv: { [JIT_ENV]: "c2VjcmV0" },
+    settings: { [JIT_ENV]: "c2VjcmV0" },
     user: "1001:1001",
     cpus: 1.5,
     memoryMiB: 2048,
     pidsLimit: 4096,
     network: "bridge",
     deviceArgs: ["--gpus", "device=GPU-1"],
-    command: ["/home/runner/run.sh"],
+    command: ["sh", "-c", "launcher"],
   });
   assert.ok(!args.join(" ").includes("c2VjcmV0"));
+  assert.ok(!args.includes("--env") && !args.includes("-e"));
   const text = args.join(" ");
   for (
     const part of [
       "run --detach --name autoscaler-h-1 --user 1001:1001",
       "--cap-drop ALL --security-opt no-new-privileges --pids-limit 4096",
       "--memory 2048m --cpus 1.5 --init --pull never --network bridge",
+      "--tmpfs /run/autoscaler:rw,nosuid,nodev,noexec,size=1m,mode=0700,uid=1001,gid=1001",
       "--label io.github-autoscaler.managed-by=github-autoscaler",
       "--label io.github-autoscaler.repo=o/r",
-      `--env ${JIT_ENV} --gpus device=GPU-1 img:1 /home/runner/run.sh`,
+      "--gpus device=GPU-1 img:1 sh -c launcher",
     ]
   ) {
     assert.ok(text.includes(part), `${part} in ${text}`);
