@@ -2,6 +2,7 @@ import type { ParseArgsOptionsConfig } from "node:util";
 import { UsageError } from "../core/errors.ts";
 import { DEFAULT_API_TIMEOUT_MS } from "../github/client.ts";
 import { DEFAULT_DOCKER_TIMEOUT_MS } from "../runners/docker.ts";
+import { RUNNER_PROFILES, type RunnerProfile } from "../core/runner_profiles.ts";
 import { apiBaseUrl } from "../github/api_url.ts";
 import type { RepoSelection } from "../github/repos.ts";
 import { parseLabelList } from "../core/labels.ts";
@@ -26,6 +27,7 @@ export const RUN_OPTIONS: ParseArgsOptionsConfig = {
   image: { type: "string" },
   pull: { type: "string" },
   network: { type: "string" },
+  profile: { type: "string" },
   "runner-cpus": { type: "string" },
   "runner-memory": { type: "string" },
   "idle-timeout": { type: "string" },
@@ -68,8 +70,13 @@ Runners:
                             /home/runner/run.sh, which reads ACTIONS_RUNNER_INPUT_JITCONFIG
   --pull missing|always     Pull the image only when it is missing (default), or before every
                             start
-  --network bridge|host|none
-                            The runners' network (default: bridge)
+  --profile hardened|sudo|docker
+                            What runners may do (default: hardened, no root and no Docker);
+                            sudo: root in the container, on an engine that maps it away from
+                            the host's root; docker: that, and an engine of the runner's own
+                            (sysbox or a rootless engine). See the README's table.
+  --network bridge|host     The runners' network (default: bridge); with host, jobs reach this
+                            host's loopback services, the daemon's listeners among them
   --runner-cpus N           CPUs per runner (default: the CPU count / --max-runners)
   --runner-memory SIZE      Memory per runner, like 4g or 512m, at least 256m (default: 90%
                             of memory / --max-runners)
@@ -131,7 +138,8 @@ export interface RunOptions {
   root: string;
   image: string;
   pull: "missing" | "always";
-  network: "bridge" | "host" | "none";
+  network: "bridge" | "host";
+  profile: RunnerProfile;
   /** Null means "derived from the host and --max-runners". */
   runnerCpus: number | null;
   runnerMemoryMiB: number | null;
@@ -207,7 +215,8 @@ export function parseRunOptions(
     root: string("root") ?? "/",
     image: nonEmpty("--image", string("image") ?? DEFAULT_IMAGE),
     pull: oneOf("--pull", string("pull") ?? "missing", ["missing", "always"] as const),
-    network: oneOf("--network", string("network") ?? "bridge", ["bridge", "host", "none"] as const),
+    network: network(string("network") ?? "bridge"),
+    profile: oneOf("--profile", string("profile") ?? "hardened", RUNNER_PROFILES),
     runnerCpus: string("runner-cpus") === undefined ? null : cpus(string("runner-cpus")!),
     runnerMemoryMiB: string("runner-memory") === undefined
       ? null
@@ -259,6 +268,15 @@ function timeout(flag: string, value: string): number {
     throw new UsageError(`Invalid ${flag} "${value}": give seconds from 1 to 600`);
   }
   return seconds;
+}
+
+function network(value: string): "bridge" | "host" {
+  if (value === "none") {
+    throw new UsageError(
+      'Invalid --network "none": a runner must reach GitHub to take its job; use bridge or host',
+    );
+  }
+  return oneOf("--network", value, ["bridge", "host"] as const);
 }
 
 function webhookOptions(listen: string | undefined, secretFile: string | undefined) {

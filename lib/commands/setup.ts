@@ -10,6 +10,13 @@ import { serverUrl } from "../github/api_url.ts";
 import { EtagCache } from "../github/etag_cache.ts";
 import { findToken } from "../github/token.ts";
 import { hostProfile } from "../core/labels.ts";
+import {
+  type NestedEngine,
+  nestedEngine,
+  profileLabels,
+  profileRefusal,
+} from "../core/runner_profiles.ts";
+import { detectEngineSecurity } from "../system/docker_engine.ts";
 import type { CommandRunner } from "../system/command.ts";
 import { detectHost, type HostFacts } from "../system/host.ts";
 import { hostId, stateDirectory } from "../system/host_id.ts";
@@ -44,6 +51,23 @@ export function runnerPrefix(hostname: string, id: string, prefix = "autoscaler"
 }
 
 /**
+ * Refuses a profile this engine cannot give safely (a usage error with the fix); returns how
+ * the `docker` profile nests engines. Asked only of an engine that will start runners.
+ */
+async function checkProfile(
+  options: RunOptions,
+  deps: Deps,
+  engine: boolean,
+): Promise<NestedEngine | null> {
+  if (options.profile === "hardened" || !engine) return null;
+  const security = await detectEngineSecurity(deps.run, options.dockerTimeoutMs);
+  if (typeof security === "string") throw new Error(security);
+  const refusal = profileRefusal(options.profile, security);
+  if (refusal !== null) throw new UsageError(refusal);
+  return options.profile === "docker" ? nestedEngine(security) : null;
+}
+
+/**
  * Detects the host, signs in to GitHub, fixes the cycle settings and picks the backend: Docker,
  * or with `--dry-run` (or, for `plan`, without a Docker engine) one that starts nothing.
  */
@@ -58,7 +82,7 @@ export async function prepare(
     run: deps.run,
     runtimeArch: deps.runtimeArch,
   });
-  const profile = hostProfile(host, options.labels);
+  const profile = hostProfile(host, [...profileLabels(options.profile), ...options.labels]);
   if (profile === null) {
     throw new Error(
       `This host's architecture ${host.arch.machine} is not supported: runners need x64 or arm64`,
@@ -67,6 +91,7 @@ export async function prepare(
   if (use === "run" && !options.dryRun && !host.docker.available) {
     throw new Error(`No Docker engine answers (${host.docker.reason}); runners need one`);
   }
+  const nested = await checkProfile(options, deps, host.docker.available && use === "run");
   const auth: GitHubAuth = options.app
     ? {
       kind: "app",
@@ -108,7 +133,8 @@ export async function prepare(
       image: options.image,
       pull: options.pull,
       network: options.network,
-      user: "1001:1001",
+      profile: options.profile,
+      nested,
       cpus,
       memoryMiB,
       pidsLimit: PIDS_LIMIT,

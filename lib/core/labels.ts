@@ -3,9 +3,12 @@ import type { RunnerKind } from "./model.ts";
 import type { HostProfile } from "./plan.ts";
 import type { HostFacts } from "../system/host.ts";
 
-/** Labels every runner of this host carries, before the accelerator and the user's own. */
+/**
+ * Labels every runner of this host carries, before the accelerator labels, its profile's
+ * (`sudo`, `docker`: `profileLabels`) and the user's own.
+ */
 export function baseLabels(host: HostFacts): string[] {
-  return ["self-hosted", "linux", host.arch.name ?? host.arch.machine, "docker"];
+  return ["self-hosted", "linux", host.arch.name ?? host.arch.machine];
 }
 
 /**
@@ -42,9 +45,10 @@ export function normalizeLabels(labels: readonly string[]): string[] {
 }
 
 /**
- * The runner labels for a host: `self-hosted, linux, <arch>, docker`, then the accelerator labels
+ * The runner labels for a host: `self-hosted, linux, <arch>`, then the accelerator labels
  * (`cuda, gpu` / `rocm, gpu` / `openvino` with `gpu` and/or `npu`, or `cpu-only`), then the
- * user's own. Lowercase, without duplicates, in that stable order.
+ * `extra` (the profile's labels, then the user's own). Lowercase, without duplicates, in that
+ * stable order.
  */
 export function hostLabels(host: HostFacts, extra: readonly string[] = []): string[] {
   const accelerators = Object.values(acceleratorKinds(host)).flatMap((kind) => kind.labels);

@@ -2,6 +2,7 @@ import { getLogger } from "@logtape/logtape";
 import type { ManagedContainer } from "../core/model.ts";
 import { type CommandRunner, toolResult } from "../system/command.ts";
 import { SETTINGS_DIR, settingsFile, WRITE_SETTINGS } from "./launcher.ts";
+import type { NestedEngine, RunnerProfile } from "../core/runner_profiles.ts";
 
 const log = getLogger(["autoscaler", "docker"]);
 
@@ -29,30 +30,83 @@ export interface ContainerSpec {
    * configuration.
    */
   settings: Record<string, string>;
-  user: string;
+  profile: RunnerProfile;
+  /** How a `docker` profile runner gets its own engine. */
+  nested: NestedEngine | null;
   cpus: number;
   memoryMiB: number;
   pidsLimit: number;
-  network: "bridge" | "host" | "none";
+  network: "bridge" | "host";
+  /** `/dev/shm` for machine-learning jobs (GPU runners); Docker's 64 MiB when null. */
+  shmMiB: number | null;
   /** Device arguments (`--gpus ...`, `--device ...`, `--group-add ...`). */
   deviceArgs: string[];
   command: string[];
 }
 
-/** The `docker run` arguments for a hardened runner container. No secret value appears here. */
+/** The runner user of GitHub's runner image (`runner`, uid and gid 1001). */
+export const RUNNER_UID = 1001;
+
+/**
+ * The capabilities of the `sudo` profile: what `sudo`, `apt-get` and `dpkg` use (changing
+ * users and groups, owning and writing root's files). Docker's defaults without `NET_RAW`
+ * (forged packets) and `MKNOD` (device nodes).
+ */
+export const SUDO_CAPABILITIES = [
+  "CHOWN",
+  "DAC_OVERRIDE",
+  "FOWNER",
+  "FSETID",
+  "SETUID",
+  "SETGID",
+  "SETFCAP",
+  "SETPCAP",
+  "KILL",
+  "AUDIT_WRITE",
+  "NET_BIND_SERVICE",
+  "SYS_CHROOT",
+];
+
+/** How a profile confines its containers (see the README's table of profiles). */
+export function confinementArgs(profile: RunnerProfile, nested: NestedEngine | null): string[] {
+  switch (profile) {
+    case "hardened":
+      return [
+        "--user",
+        `${RUNNER_UID}:${RUNNER_UID}`,
+        "--cap-drop",
+        "ALL",
+        "--security-opt",
+        "no-new-privileges",
+      ];
+    case "sudo":
+      // The uid alone: the image's /etc/group then gives the runner its groups (sudo, docker).
+      return [
+        "--user",
+        String(RUNNER_UID),
+        "--cap-drop",
+        "ALL",
+        ...SUDO_CAPABILITIES.flatMap((cap) => ["--cap-add", cap]),
+      ];
+    case "docker":
+      // Root inside, to start the runner's own engine; the launcher runs the runner as uid 1001.
+      // Under sysbox that root is an unprivileged user of the host; on a rootless engine,
+      // --privileged grants only what the engine's own user namespace holds.
+      return nested === "sysbox"
+        ? ["--runtime", "sysbox-runc", "--user", "0"]
+        : ["--privileged", "--user", "0"];
+  }
+}
+
+/** The `docker run` arguments for a runner container. No secret value appears here. */
 export function runArgs(spec: ContainerSpec): string[] {
-  const [uid, gid = uid] = spec.user.split(":");
   return [
     "run",
     "--detach",
     "--name",
     spec.name,
-    "--user",
-    spec.user,
-    "--cap-drop",
-    "ALL",
-    "--security-opt",
-    "no-new-privileges",
+    ...confinementArgs(spec.profile, spec.nested),
+    ...(spec.shmMiB === null ? [] : ["--shm-size", `${spec.shmMiB}m`]),
     "--pids-limit",
     String(spec.pidsLimit),
     "--memory",
@@ -67,7 +121,7 @@ export function runArgs(spec: ContainerSpec): string[] {
     spec.network,
     // Where the launcher receives its settings: in memory, the runner user's alone.
     "--tmpfs",
-    `${SETTINGS_DIR}:rw,nosuid,nodev,noexec,size=1m,mode=0700,uid=${uid},gid=${gid}`,
+    `${SETTINGS_DIR}:rw,nosuid,nodev,noexec,size=1m,mode=0700,uid=${RUNNER_UID},gid=${RUNNER_UID}`,
     "--label",
     `${LABEL}.managed-by=${MANAGED_BY}`,
     ...Object.entries(spec.labels).flatMap((

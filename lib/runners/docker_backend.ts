@@ -4,6 +4,7 @@ import type { DeviceSlots } from "./devices.ts";
 import type { ManagedContainer } from "../core/model.ts";
 import { Docker, JIT_ENV } from "./docker.ts";
 import { launcherCommand } from "./launcher.ts";
+import type { NestedEngine, RunnerProfile } from "../core/runner_profiles.ts";
 import type { GitHub } from "../github/client.ts";
 import { describeError } from "../github/errors.ts";
 import {
@@ -24,8 +25,10 @@ export interface DockerRunnerSettings {
   /** `missing`: pull only when the image is not present (air-gapped hosts work); `always`: pull
    * before every start. */
   pull: "missing" | "always";
-  network: "bridge" | "host" | "none";
-  user: string;
+  network: "bridge" | "host";
+  profile: RunnerProfile;
+  /** How a `docker` profile runner gets its own engine. */
+  nested: NestedEngine | null;
   cpus: number;
   memoryMiB: number;
   pidsLimit: number;
@@ -125,7 +128,10 @@ export class DockerBackend implements RunnerBackend {
           ...(forJob === undefined ? {} : { "for-job": String(forJob) }),
         },
         settings: registration.env,
-        user: this.settings.user,
+        profile: this.settings.profile,
+        nested: this.settings.nested,
+        // Machine-learning jobs (data loader workers, NCCL) outgrow Docker's 64 MiB /dev/shm.
+        shmMiB: kind === "cpu" ? null : Math.floor(this.settings.memoryMiB / 2),
         cpus: this.settings.cpus,
         memoryMiB: this.settings.memoryMiB,
         pidsLimit: this.settings.pidsLimit,
@@ -171,7 +177,11 @@ export class DockerBackend implements RunnerBackend {
           labels,
           runnerGroupId: this.settings.runnerGroupId,
         });
-        return { id, env: { [JIT_ENV]: jitConfig }, command: launcherCommand("jit") };
+        return {
+          id,
+          env: { [JIT_ENV]: jitConfig },
+          command: launcherCommand("jit", this.settings.profile === "docker"),
+        };
       } catch (error) {
         if (!(error instanceof JitUnavailable)) throw error;
         log.warn("{message}; registering runners with config.sh and a registration token", {
@@ -189,7 +199,7 @@ export class DockerBackend implements RunnerBackend {
         ACTIONS_RUNNER_INPUT_NAME: name,
         ACTIONS_RUNNER_INPUT_LABELS: labels.join(","),
       },
-      command: launcherCommand("config"),
+      command: launcherCommand("config", this.settings.profile === "docker"),
     };
   }
 }

@@ -16,17 +16,41 @@ export type LaunchMode = "jit" | "config";
 /** How long the launcher waits for its settings before it gives up (exit 70). */
 const WAIT_TENTHS = 1200;
 
-/** The container's command: `sh -c <launcher>`. */
-export function launcherCommand(mode: LaunchMode): string[] {
+/** How long a `docker` profile runner's own engine may take to start, in seconds. */
+const ENGINE_WAIT_S = 60;
+
+/**
+ * The container's command: `sh -c <launcher>`. With `ownEngine` (the `docker` profile) it runs
+ * as root: it starts the runner's own Docker engine, then the runner as uid 1001 with its
+ * groups (`setpriv`, util-linux).
+ */
+export function launcherCommand(mode: LaunchMode, ownEngine = false): string[] {
+  const as = ownEngine
+    ? "setpriv --reuid=1001 --regid=1001 --init-groups env HOME=/home/runner "
+    : "";
   const start = mode === "jit"
-    ? "exec ./run.sh"
-    : "./config.sh --unattended --ephemeral --disableupdate\n" +
-      "unset ACTIONS_RUNNER_INPUT_TOKEN\nexec ./run.sh";
+    ? `exec ${as}./run.sh`
+    : `${as}./config.sh --unattended --ephemeral --disableupdate\n` +
+      `unset ACTIONS_RUNNER_INPUT_TOKEN\nexec ${as}./run.sh`;
+  const engine = ownEngine
+    ? `dockerd >/var/log/dockerd.log 2>&1 &
+i=0
+until docker info >/dev/null 2>&1; do
+  i=$((i + 1))
+  if [ "$i" -gt ${ENGINE_WAIT_S * 10} ]; then
+    echo "autoscaler: the runner's own Docker engine did not start within ${ENGINE_WAIT_S} s" >&2
+    tail -n 20 /var/log/dockerd.log >&2
+    exit 71
+  fi
+  sleep 0.1
+done
+`
+    : "";
   return [
     "sh",
     "-c",
     `set -eu
-settings=${SETTINGS_DIR}/settings
+${engine}settings=${SETTINGS_DIR}/settings
 i=0
 until [ -f "$settings" ]; do
   i=$((i + 1))

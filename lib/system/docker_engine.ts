@@ -19,3 +19,48 @@ export async function detectDocker(run: CommandRunner, timeoutMs: number): Promi
     ? { available: false, serverVersion: null, reason: "docker printed no server version" }
     : { available: true, serverVersion: version, reason: null };
 }
+
+/** How the engine confines containers, as `docker info` tells. */
+export interface EngineSecurityReport {
+  usernsRemap: boolean;
+  rootless: boolean;
+  runtimes: string[];
+}
+
+/**
+ * Reads the engine's security options (`name=userns`, `name=rootless`) and registered runtimes
+ * from `docker info`; a sentence saying why when it cannot.
+ */
+export async function detectEngineSecurity(
+  run: CommandRunner,
+  timeoutMs: number,
+): Promise<EngineSecurityReport | string> {
+  const result = toolResult(
+    "docker",
+    await run("docker", ["info", "--format", "{{json .SecurityOptions}}\t{{json .Runtimes}}"], {
+      timeoutMs,
+    }),
+  );
+  if (!result.ok) {
+    return `Cannot ask the Docker engine how it confines containers: ${result.reason}`;
+  }
+  return parseEngineSecurity(result.stdout);
+}
+
+/** Parses `docker info --format '{{json .SecurityOptions}}\t{{json .Runtimes}}'`. */
+export function parseEngineSecurity(text: string): EngineSecurityReport | string {
+  const [options, runtimes] = text.trim().split("\t");
+  try {
+    const names = (JSON.parse(options ?? "null") as unknown[] | null ?? []).map((option) =>
+      String(option).split(",")[0]
+    );
+    const registered = JSON.parse(runtimes ?? "null") as Record<string, unknown> | null ?? {};
+    return {
+      usernsRemap: names.includes("name=userns"),
+      rootless: names.includes("name=rootless"),
+      runtimes: Object.keys(registered).sort(),
+    };
+  } catch {
+    return `Cannot read docker info's answer: ${JSON.stringify(text.slice(0, 200))}`;
+  }
+}

@@ -28,43 +28,43 @@ const AMD = {
 const DEVICE = { node: "renderD128", deviceId: null, driver: null };
 
 const CASES: [string, HostFacts, string[], string[]][] = [
-  ["CPU-only x64", host(), [], ["self-hosted", "linux", "x64", "docker", "cpu-only"]],
+  ["CPU-only x64", host(), [], ["self-hosted", "linux", "x64", "cpu-only"]],
   [
     "arm64 with NVIDIA",
     host({ arch: { name: "arm64", machine: "aarch64", source: "cpuinfo" }, nvidia: NVIDIA }),
     [],
-    ["self-hosted", "linux", "arm64", "docker", "cuda", "gpu"],
+    ["self-hosted", "linux", "arm64", "cuda", "gpu"],
   ],
-  ["AMD", host({ amd: AMD }), [], ["self-hosted", "linux", "x64", "docker", "rocm", "gpu"]],
+  ["AMD", host({ amd: AMD }), [], ["self-hosted", "linux", "x64", "rocm", "gpu"]],
   [
     "NVIDIA and AMD share one gpu label",
     host({ nvidia: NVIDIA, amd: AMD }),
     [],
-    ["self-hosted", "linux", "x64", "docker", "cuda", "gpu", "rocm"],
+    ["self-hosted", "linux", "x64", "cuda", "gpu", "rocm"],
   ],
   [
     "Intel GPU and NPU",
     host({ intel: { gpus: [DEVICE], npus: [{ ...DEVICE, node: "accel0" }] } }),
     [],
-    ["self-hosted", "linux", "x64", "docker", "openvino", "gpu", "npu"],
+    ["self-hosted", "linux", "x64", "openvino", "gpu", "npu"],
   ],
   [
     "Intel NPU alone",
     host({ intel: { gpus: [], npus: [DEVICE] } }),
     [],
-    ["self-hosted", "linux", "x64", "docker", "openvino", "npu"],
+    ["self-hosted", "linux", "x64", "openvino", "npu"],
   ],
   [
     "extras lowercased, duplicates dropped, order kept",
     host(),
     ["Big-RAM", "X64", "big-ram", "fast"],
-    ["self-hosted", "linux", "x64", "docker", "cpu-only", "big-ram", "fast"],
+    ["self-hosted", "linux", "x64", "cpu-only", "big-ram", "fast"],
   ],
   [
     "an unsupported architecture keeps its machine name",
     host({ arch: { name: null, machine: "armv7l", source: "cpuinfo" } }),
     [],
-    ["self-hosted", "linux", "armv7l", "docker", "cpu-only"],
+    ["self-hosted", "linux", "armv7l", "cpu-only"],
   ],
 ];
 

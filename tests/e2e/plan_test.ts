@@ -42,7 +42,6 @@ Deno.test("plan --json over two orgs and a user: every job decided, 150-job matr
       "self-hosted",
       "linux",
       "x64",
-      "docker",
       "cpu-only",
       "big-ram",
     ]);
@@ -129,7 +128,7 @@ Deno.test("plan prints its decisions for a person", async () => {
     assert.equal(code, 0);
     assert.match(
       stdout,
-      /^Host: x64, labels self-hosted, linux, x64, docker, cpu-only; at most 1 runners$/m,
+      /^Host: x64, labels self-hosted, linux, x64, cpu-only; at most 1 runners$/m,
     );
     assert.match(stdout, /^provision acme\/web E2E \/ chrome \[self-hosted\]$/m);
     assert.match(
@@ -138,7 +137,7 @@ Deno.test("plan prints its decisions for a person", async () => {
     );
     assert.match(
       stdout,
-      /^ {2}start 1 cpu runner for acme\/web \[self-hosted, linux, x64, docker, cpu-only\]$/m,
+      /^ {2}start 1 cpu runner for acme\/web \[self-hosted, linux, x64, cpu-only\]$/m,
     );
   });
 });
@@ -213,7 +212,7 @@ const USAGE: [string[], RegExp][] = [
   [["plan", "--api-url", "http://example.com"], /plain http only to localhost/],
   [["plan", "--app-id", "1"], /A GitHub App needs all of --app-id/],
   [["run", "--pull", "sometimes"], /Invalid --pull "sometimes": use missing, always/],
-  [["run", "--network", "wifi"], /Invalid --network "wifi": use bridge, host, none/],
+  [["run", "--network", "wifi"], /Invalid --network "wifi": use bridge, host/],
   [["run", "--runner-memory", "lots"], /Invalid --runner-memory "lots": give a size like 4g/],
   [["run", "--runner-cpus", "0"], /Invalid --runner-cpus "0"/],
   [["run", "--runner-cpus", "0.001"], /Invalid --runner-cpus "0.001": .*at least 0.01/],

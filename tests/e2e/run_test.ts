@@ -26,10 +26,10 @@ Deno.test("run --once --dry-run tells the cycle's story and starts nothing", asy
     assert.equal(stdout, "");
     const lines = stderr.trim().split("\n").map((line) => line.replace(/^\[[\d :-]+\] /, ""));
     assert.deepEqual(lines, [
-      "INFO: Auto-scaler configured: x64 host, labels self-hosted,linux,x64,docker,cpu-only, at most 4 runners (0.5 CPUs, 3574 MiB each), every 60 s, dry run",
+      "INFO: Auto-scaler configured: x64 host, labels self-hosted,linux,x64,cpu-only, at most 4 runners (0.5 CPUs, 3574 MiB each), every 60 s, dry run",
       "INFO: Found 2 repos with 4 queued jobs",
       "INFO: Filtered 2 incompatible jobs for x64",
-      "INFO: Dry run: would start 2 cpu runner(s) for acme/api with labels self-hosted,linux,x64,docker,cpu-only",
+      "INFO: Dry run: would start 2 cpu runner(s) for acme/api with labels self-hosted,linux,x64,cpu-only",
       "INFO: Runners of ours: 0 (0 starting, 0 idle, 0 busy); 0 started and 0 removed this cycle; 0 jobs waiting",
       "INFO: Stopped",
     ]);

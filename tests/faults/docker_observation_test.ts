@@ -3,7 +3,7 @@ import { runnerPrefix } from "../../lib/commands/setup.ts";
 import { asX64Host, TEST_HOST_ID } from "../helpers/cli.ts";
 import { TOKEN, withSimulator } from "../helpers/sim.ts";
 
-const LABELS = ["self-hosted", "linux", "x64", "docker", "cpu-only"];
+const LABELS = ["self-hosted", "linux", "x64", "cpu-only"];
 
 /** A docker whose `ps` lists two containers of ours and whose `inspect` fails; `run` is logged. */
 function inspectFails(runLog: string): string {

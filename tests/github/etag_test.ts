@@ -9,9 +9,9 @@ const SETTINGS: CycleSettings = {
   selection: { owners: [], repos: [], sinceDays: 1, app: false },
   host: {
     arch: "x64",
-    labels: ["self-hosted", "linux", "x64", "docker", "cpu-only"],
+    labels: ["self-hosted", "linux", "x64", "cpu-only"],
     kinds: {
-      cpu: { labels: ["self-hosted", "linux", "x64", "docker", "cpu-only"], capacity: Infinity },
+      cpu: { labels: ["self-hosted", "linux", "x64", "cpu-only"], capacity: Infinity },
     },
   },
   maxRunners: 4,

@@ -41,4 +41,4 @@ esac`;
 }
 
 /** The labels of a CPU runner of an x64 fixture host. */
-export const RUNNER_LABELS = ["self-hosted", "linux", "x64", "docker", "cpu-only"];
+export const RUNNER_LABELS = ["self-hosted", "linux", "x64", "cpu-only"];

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { deviceSlots } from "../../lib/runners/devices.ts";
-import { JIT_ENV, runArgs } from "../../lib/runners/docker.ts";
+import { confinementArgs, JIT_ENV, runArgs } from "../../lib/runners/docker.ts";
 import type { HostFacts } from "../../lib/system/host.ts";
 
 Deno.test("runArgs hardens the container and carries no setting of the runner", () => {
@@ -9,7 +9,9 @@ Deno.test("runArgs hardens the container and carries no setting of the runner", 
     image: "img:1",
     labels: { repo: "o/r", "runner-name": "autoscaler-h-1" },
     settings: { [JIT_ENV]: "c2VjcmV0" },
-    user: "1001:1001",
+    profile: "hardened",
+    nested: null,
+    shmMiB: null,
     cpus: 1.5,
     memoryMiB: 2048,
     pidsLimit: 4096,
@@ -34,6 +36,24 @@ Deno.test("runArgs hardens the container and carries no setting of the runner", 
     assert.ok(text.includes(part), `${part} in ${text}`);
   }
   assert.ok(!text.includes("docker.sock") && !text.includes("--volume") && !text.includes("-v "));
+});
+
+Deno.test("each profile's confinement: sudo keeps the image's groups and drops no-new-privileges", () => {
+  assert.deepEqual(
+    confinementArgs("hardened", null).join(" "),
+    [
+      "--user 1001:1001 --cap-drop ALL --security-opt no-new-privileges",
+    ].join(""),
+  );
+  const sudo = confinementArgs("sudo", null).join(" ");
+  assert.match(sudo, /^--user 1001 --cap-drop ALL --cap-add CHOWN /);
+  assert.match(sudo, /--cap-add SETUID --cap-add SETGID/);
+  assert.doesNotMatch(sudo, /no-new-privileges|NET_RAW|MKNOD|SYS_ADMIN|--privileged/);
+  assert.equal(
+    confinementArgs("docker", "sysbox").join(" "),
+    "--runtime sysbox-runc --user 0",
+  );
+  assert.equal(confinementArgs("docker", "rootless").join(" "), "--privileged --user 0");
 });
 
 const NONE: HostFacts = {
