@@ -59,10 +59,18 @@ async function checkProfile(
   deps: Deps,
   engine: boolean,
 ): Promise<NestedEngine | null> {
-  if (options.profile === "hardened" || !engine) return null;
+  if (!engine) return null;
   const security = await detectEngineSecurity(deps.run, options.dockerTimeoutMs);
-  if (typeof security === "string") throw new Error(security);
-  const refusal = profileRefusal(options.profile, security);
+  if (typeof security === "string") {
+    // The default profile asks the engine only whether --network host can work; docker run
+    // tells that too, so an engine that does not say goes on.
+    if (options.profile === "hardened") {
+      log.debug("{reason}", { reason: security });
+      return null;
+    }
+    throw new Error(security);
+  }
+  const refusal = profileRefusal(options.profile, security, options.network);
   if (refusal !== null) throw new UsageError(refusal);
   return options.profile === "docker" ? nestedEngine(security) : null;
 }

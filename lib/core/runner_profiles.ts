@@ -37,12 +37,21 @@ const REMAP_FIX = 'add "userns-remap": "default" to /etc/docker/daemon.json and 
   "at it";
 
 /**
- * Why this engine cannot give a profile safely, with the fix; null when it can. `sudo` makes
+ * Why this engine cannot give a profile (on `network`) safely, with the fix; null when it can. `sudo` makes
  * the job root in its container: only where that root is not the host's. `docker` gives each
  * runner its own engine: only through sysbox, or privileged inside a rootless engine's user
  * namespace, never privileged on a rootful engine or with the host's socket.
  */
-export function profileRefusal(profile: RunnerProfile, engine: EngineSecurity): string | null {
+export function profileRefusal(
+  profile: RunnerProfile,
+  engine: EngineSecurity,
+  network: "bridge" | "host" = "bridge",
+): string | null {
+  if (engine.usernsRemap && network === "host") {
+    return "--network host cannot be given on this Docker engine: it maps container root away " +
+      "from the host's (userns-remap), and Docker refuses such a container the host's network " +
+      "namespace; use --network bridge";
+  }
   if (profile === "sudo" && !engine.usernsRemap && !engine.rootless) {
     return "--profile sudo makes a job root in its container, and this Docker engine runs " +
       "containers' root as the host's root (docker info shows neither userns nor rootless): " +

@@ -26,7 +26,7 @@ const ENGINE_WAIT_S = 60;
  */
 export function launcherCommand(mode: LaunchMode, ownEngine = false): string[] {
   const as = ownEngine
-    ? "setpriv --reuid=1001 --regid=1001 --init-groups env HOME=/home/runner "
+    ? "/usr/bin/setpriv --reuid=1001 --regid=1001 --init-groups env HOME=/home/runner "
     : "";
   const start = mode === "jit"
     ? `exec ${as}./run.sh`

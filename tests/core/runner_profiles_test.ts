@@ -33,3 +33,12 @@ Deno.test("docker needs sysbox or a rootless engine, and prefers sysbox", () => 
   assert.equal(nestedEngine({ ...ROOTFUL, rootless: true }), "rootless");
   assert.equal(profileRefusal("docker", both), null);
 });
+
+Deno.test("a userns-remapped engine cannot give the host's network, whatever the profile", () => {
+  const remapped = { ...ROOTFUL, usernsRemap: true };
+  for (const profile of ["hardened", "sudo"] as const) {
+    assert.match(profileRefusal(profile, remapped, "host")!, /use --network bridge/);
+    assert.equal(profileRefusal(profile, remapped, "bridge"), null);
+  }
+  assert.equal(profileRefusal("hardened", ROOTFUL, "host"), null);
+});

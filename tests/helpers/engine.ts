@@ -36,28 +36,33 @@ export interface OwnEngine {
 
 /**
  * Starts a throwaway dockerd (no firewall changes, no bridge: containers use the host network)
- * with its data in a temporary folder. Needs root (`CAN_START_ENGINE`).
+ * with its data in a temporary folder, and `extraArgs` (`--userns-remap=default`). Needs root
+ * (`CAN_START_ENGINE`).
  */
-export async function startOwnEngine(): Promise<OwnEngine> {
+export async function startOwnEngine(extraArgs: string[] = []): Promise<OwnEngine> {
   const dir = await Deno.makeTempDir({ prefix: "autoscaler-engine-" });
+  // A remapped root must be able to pass through to its data (--userns-remap).
+  await Deno.chmod(dir, 0o755);
   const host = `unix://${dir}/docker.sock`;
   let child: Deno.ChildProcess | null = null;
   const start = async () => {
-    child = new Deno.Command("dockerd", {
-      args: [
-        "--iptables=false",
-        "--ip-masq=false",
-        "--bridge=none",
-        `--data-root=${dir}/data`,
-        `--exec-root=${dir}/exec`,
-        `--pidfile=${dir}/dockerd.pid`,
-        `--host=${host}`,
-      ],
+    const args = [
+      "--iptables=false",
+      "--ip-masq=false",
+      "--bridge=none",
+      `--data-root=${dir}/data`,
+      `--exec-root=${dir}/exec`,
+      `--pidfile=${dir}/dockerd.pid`,
+      `--host=${host}`,
+      ...extraArgs,
+    ];
+    // Through sh, to keep its log in a file; `exec` leaves dockerd with the PID we hold.
+    child = new Deno.Command("sh", {
+      args: ["-c", `exec dockerd "$@" >>"${dir}/dockerd.log" 2>&1`, "sh", ...args],
       stdin: "null",
-      stdout: "null",
-      stderr: "null",
     }).spawn();
-    for (let i = 0; i < 120; i++) {
+    // The first start with --userns-remap=default also makes the remap user: give it a minute.
+    for (let i = 0; i < 240; i++) {
       const answer = await new Deno.Command("docker", {
         args: ["version", "--format", "{{.Server.Version}}"],
         env: { DOCKER_HOST: host },
@@ -67,7 +72,11 @@ export async function startOwnEngine(): Promise<OwnEngine> {
       if (answer.success) return;
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
-    throw new Error(`the test's own dockerd did not answer on ${host} within 30 s`);
+    const log = await Deno.readTextFile(`${dir}/dockerd.log`).catch(() => "");
+    throw new Error(
+      `the test's own dockerd did not answer on ${host} within 60 s; its log ends:\n` +
+        log.split("\n").slice(-15).join("\n"),
+    );
   };
   const stop = async () => {
     if (!child) return;
