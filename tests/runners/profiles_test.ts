@@ -13,7 +13,7 @@ import {
   type OwnEngine,
   startOwnEngine,
 } from "../helpers/engine.ts";
-import { containersOf, Daemon, ours, waitFor, withPrefix } from "../helpers/engine_runs.ts";
+import { Daemon, ours, waitFor, withPrefix } from "../helpers/engine_runs.ts";
 import {
   ensureProfileImage,
   PROFILE_IMAGE,
