@@ -15,9 +15,10 @@ import { GitHubSimulator, type SimulatorOptions } from "../lib/simulator/server.
 import { SimWorld } from "../lib/simulator/world.ts";
 import { cliCommand } from "../tests/helpers/cli.ts";
 import { ensureTestImage, TEST_IMAGE } from "../tests/helpers/runner_image.ts";
+import { profileStartTimes } from "./profile_start.ts";
 
 const TOKEN = "ghp_" + "B".repeat(36);
-const LABELS = ["self-hosted", "linux", "x64", "docker", "cpu-only"];
+const LABELS = ["self-hosted", "linux", "x64", "cpu-only"];
 const SETTINGS: CycleSettings = {
   selection: { owners: [], repos: [], sinceDays: 1, app: false },
   host: { arch: "x64", labels: LABELS, kinds: { cpu: { labels: LABELS, capacity: Infinity } } },
@@ -271,6 +272,17 @@ for (const mode of ["webhook", "poll"] as const) {
     `median ${quantile(s, 0.5).toFixed(2)} s, p95 ${quantile(s, 0.95).toFixed(2)} s`,
     mode === "webhook" ? "median ≤ 1 s" : "≤ interval (2 s) + 1 s",
   );
+}
+if (engine) {
+  for (const [profile, times] of Object.entries(await profileStartTimes())) {
+    record(
+      `docker run → runner process started, profile ${profile} (5 starts)`,
+      typeof times === "string"
+        ? times
+        : `median ${quantile(times, 0.5).toFixed(2)} s, max ${Math.max(...times).toFixed(2)} s`,
+      "(measured)",
+    );
+  }
 }
 record(
   "counted API requests per idle cycle, 100 repos, conditional",

@@ -35,11 +35,15 @@ export interface OwnEngine {
 }
 
 /**
- * Starts a throwaway dockerd (no firewall changes, no bridge: containers use the host network)
+ * Starts a throwaway dockerd (no firewall changes; no bridge unless `bridge`, which makes one
+ * without NAT: containers then reach nothing beyond it)
  * with its data in a temporary folder, and `extraArgs` (`--userns-remap=default`). Needs root
  * (`CAN_START_ENGINE`).
  */
-export async function startOwnEngine(extraArgs: string[] = []): Promise<OwnEngine> {
+export async function startOwnEngine(
+  extraArgs: string[] = [],
+  options: { bridge?: boolean } = {},
+): Promise<OwnEngine> {
   const dir = await Deno.makeTempDir({ prefix: "autoscaler-engine-" });
   // A remapped root must be able to pass through to its data (--userns-remap).
   await Deno.chmod(dir, 0o755);
@@ -49,7 +53,7 @@ export async function startOwnEngine(extraArgs: string[] = []): Promise<OwnEngin
     const args = [
       "--iptables=false",
       "--ip-masq=false",
-      "--bridge=none",
+      ...(options.bridge ? [] : ["--bridge=none"]),
       `--data-root=${dir}/data`,
       `--exec-root=${dir}/exec`,
       `--pidfile=${dir}/dockerd.pid`,

@@ -132,3 +132,15 @@ Deno.test("deviceSlots: with several Intel GPUs each NPU goes to one slot only",
     ["accel2", "--device /dev/accel/accel2"],
   ]);
 });
+
+Deno.test("the runner image recipe builds on the daemon's default image, at the same version", async () => {
+  const { DEFAULT_IMAGE } = await import("../../lib/commands/run_options.ts");
+  const recipe = await Deno.readTextFile(
+    new URL("../../images/runner.Dockerfile", import.meta.url),
+  );
+  const version = recipe.match(/^ARG RUNNER_VERSION=(\S+)$/m)?.[1];
+  assert.equal(`ghcr.io/actions/actions-runner:${version}`, DEFAULT_IMAGE);
+  assert.match(recipe, /^FROM ghcr\.io\/actions\/actions-runner:\$\{RUNNER_VERSION\}$/m);
+  assert.ok(recipe.includes(`-t autoscaler-runner:${version} images/`), "its build command");
+  assert.match(recipe, /^USER runner$/m);
+});
