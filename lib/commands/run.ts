@@ -168,5 +168,17 @@ async function startServers(options: RunOptions, waker: Waker, metrics: Metrics 
     });
     servers.push(server);
   }
+  if (options.network === "host" && !options.dryRun) {
+    const listeners = [options.webhook, options.metrics].flatMap((l) =>
+      l ? [`${l.hostname}:${l.port}`] : []
+    );
+    if (listeners.length > 0) {
+      log.warn(
+        "With --network host, jobs reach this host's network services, this daemon's " +
+          "listeners ({listeners}) among them; --network bridge keeps loopback ones out of reach",
+        { listeners: listeners.join(", ") },
+      );
+    }
+  }
   return servers;
 }

@@ -85,3 +85,29 @@ Deno.test("the daemon logs a failing cycle and carries on, then stops on SIGTERM
     assert.match(stderr, /INFO: Stopped\n$/);
   });
 });
+
+Deno.test("with --network host the daemon warns that jobs reach its listeners; with bridge not", async () => {
+  await withSimulator(async (sim) => {
+    sim.world.addRepo("acme/api", { org: true });
+    for (const network of ["host", "bridge"]) {
+      const { code, stderr } = await asX64Host(
+        [
+          "run",
+          "--once",
+          "--api-url",
+          sim.url,
+          "--network",
+          network,
+          "--metrics-listen",
+          "127.0.0.1:0",
+        ],
+        { GH_TOKEN: TOKEN },
+      );
+      assert.equal(code, 0, stderr);
+      const warned =
+        /WARNING: With --network host, jobs reach this host's network services, this daemon's listeners \(127\.0\.0\.1:0\) among them/
+          .test(stderr);
+      assert.equal(warned, network === "host", stderr);
+    }
+  });
+});
