@@ -13,7 +13,7 @@ import {
   uninstallServiceCommand,
 } from "./lib/commands/service.ts";
 import { statusCommand } from "./lib/commands/status.ts";
-import { UsageError } from "./lib/core/errors.ts";
+import { ConfigurationError, UsageError } from "./lib/core/errors.ts";
 import { describeError } from "./lib/github/errors.ts";
 import {
   LOG_FORMATS,
@@ -106,6 +106,10 @@ export async function main(argv: readonly string[], deps: Deps): Promise<number>
     return await command.run({ ...values }, deps, { args: rest, positionals });
   } catch (error) {
     if (error instanceof UsageError) return usageFailure(error.message, helpHint);
+    if (error instanceof ConfigurationError) {
+      printError(error.message);
+      return 2;
+    }
     const parseProblem = describeParseError(error);
     if (parseProblem) return usageFailure(parseProblem, helpHint);
     getLogger(["autoscaler"]).debug("Command failed: {error}", { error });

@@ -4,7 +4,7 @@ import type { CycleSettings } from "../daemon/cycle.ts";
 import { devicePaths, deviceSlots } from "../runners/devices.ts";
 import { Docker } from "../runners/docker.ts";
 import { DockerBackend } from "../runners/docker_backend.ts";
-import { UsageError } from "../core/errors.ts";
+import { ConfigurationError, UsageError } from "../core/errors.ts";
 import { type ClientExtras, createGitHub, type GitHub, type GitHubAuth } from "../github/client.ts";
 import { serverUrl } from "../github/api_url.ts";
 import { EtagCache } from "../github/etag_cache.ts";
@@ -71,7 +71,7 @@ async function checkProfile(
     throw new Error(security);
   }
   const refusal = profileRefusal(options.profile, security, options.network);
-  if (refusal !== null) throw new UsageError(refusal);
+  if (refusal !== null) throw new ConfigurationError(refusal);
   return options.profile === "docker" ? nestedEngine(security) : null;
 }
 

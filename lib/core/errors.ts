@@ -8,3 +8,15 @@ export class UsageError extends Error {
     this.name = "UsageError";
   }
 }
+
+/**
+ * The options ask for what this host cannot give (a profile its Docker engine cannot confine
+ * safely): `main.ts` prints the message, which holds the fix, and exits with code 2, without the
+ * pointer to `--help`, which would not help.
+ */
+export class ConfigurationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigurationError";
+  }
+}

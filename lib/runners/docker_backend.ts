@@ -45,7 +45,8 @@ export interface DockerRunnerSettings {
 }
 
 /**
- * Starts each runner as an ephemeral just-in-time registration in a hardened container. The
+ * Starts each runner as an ephemeral just-in-time registration in a container confined as its
+ * profile says. The
  * registration is made first and deleted again if the container does not start, so a failed
  * start never leaks one; an image that is missing and cannot be pulled stops before registering.
  */

@@ -144,6 +144,13 @@ const ROWS: Row[] = [
     spareRegistrations: 1,
   },
   {
+    name: "handing a runner its settings (docker exec) hangs",
+    docker: [["exec", "hang", 1]],
+    line:
+      /ERROR: Could not start runners for acme\/app: Cannot hand runner .* its settings: docker did not answer within 3 s/,
+    spareRegistrations: 1,
+  },
+  {
     name: "docker inspect fails",
     docker: [["inspect", "fail", 2]],
     line: /ERROR: Cycle \d failed: Cannot inspect containers: .*injected fault/,

@@ -153,6 +153,7 @@ for (const profile of ["sudo", "docker"]) {
           { env: { GH_TOKEN: TOKEN } },
         );
         assert.equal(code, 2, stderr);
+        assert.doesNotMatch(stderr, /--help/, "a fact about the engine, not a usage mistake");
         assert.match(
           stderr,
           profile === "sudo"
