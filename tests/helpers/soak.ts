@@ -111,6 +111,8 @@ const DOCKER_FAULTS: Record<string, [string, "fail" | "hang", number]> = {
   "docker inspect fails": ["inspect", "fail", 2],
   "docker ps hangs": ["ps", "hang", 1],
   "docker rm fails": ["rm", "fail", 1],
+  "settings hand-over fails": ["exec", "fail", 1],
+  "settings hand-over hangs": ["exec", "hang", 1],
 };
 
 const PROCESS_FAULTS = ["daemon kill -9", "daemon SIGTERM"];
