@@ -94,6 +94,8 @@ export class GitHubSimulator {
   /** Ends hung answers when the simulator stops. */
   readonly #stopping = new AbortController();
   #remaining: number;
+  /** When the rate-limit window began (the first answer), in epoch milliseconds. */
+  #windowStart: number | null = null;
   readonly #routes: [string, URLPattern, Handler][];
 
   constructor(options: SimulatorOptions = {}) {
@@ -314,8 +316,14 @@ export class GitHubSimulator {
     this.#tokens.delete(token);
   }
 
+  /**
+   * When the primary limit resets, in epoch seconds: an hour after the window began, as GitHub's
+   * window runs from a token's first request. Never the top of a clock hour, which would make
+   * what a test sees depend on the time of day it runs.
+   */
   #resetAt(): number {
-    return (Math.floor(this.world.now().getTime() / 3_600_000) + 1) * 3600;
+    this.#windowStart ??= this.world.now().getTime();
+    return Math.ceil(this.#windowStart / 1000) + 3600;
   }
 
   /** Requests left in the primary rate limit. */
