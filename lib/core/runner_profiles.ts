@@ -15,6 +15,8 @@ export interface EngineSecurity {
   rootless: boolean;
   /** The OCI runtimes registered with the engine (`runc`, `sysbox-runc`, `runsc`...). */
   runtimes: string[];
+  /** The host's cgroup version (`docker info`'s CgroupVersion), null when not told. */
+  cgroupVersion: number | null;
 }
 
 /** The labels a profile adds: a runner claims `sudo` or `docker` only where it can give it. */
@@ -28,7 +30,9 @@ export type NestedEngine = "sysbox" | "rootless";
 /** The way the `docker` profile runs nested engines on this engine; null when it cannot. */
 export function nestedEngine(engine: EngineSecurity): NestedEngine | null {
   if (engine.runtimes.includes("sysbox-runc")) return "sysbox";
-  if (engine.rootless) return "rootless";
+  // Under a rootless engine, nested containers need cgroup v2: on v1 the nested runc cannot make
+  // its cgroups ("mkdir /sys/fs/cgroup/cpuset/docker/...: permission denied", seen on our hosts).
+  if (engine.rootless && engine.cgroupVersion === 2) return "rootless";
   return null;
 }
 
@@ -59,9 +63,10 @@ export function profileRefusal(
   }
   if (profile === "docker" && nestedEngine(engine) === null) {
     return "--profile docker gives each runner a Docker engine of its own, which needs the " +
-      "sysbox runtime (sysbox-runc, registered with Docker) or a rootless Docker engine, and " +
-      "this engine has neither: install sysbox (it registers sysbox-runc), or run a rootless " +
-      "Docker engine (dockerd-rootless-setuptool.sh install) and point DOCKER_HOST at it";
+      "sysbox runtime (sysbox-runc, registered with Docker) or a rootless Docker engine on " +
+      "cgroup v2, and this engine has neither: install sysbox (it registers sysbox-runc), or " +
+      "run a rootless Docker engine (dockerd-rootless-setuptool.sh install) on a host booted " +
+      "with cgroup v2 and point DOCKER_HOST at it";
   }
   return null;
 }

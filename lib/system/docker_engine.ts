@@ -25,6 +25,7 @@ export interface EngineSecurityReport {
   usernsRemap: boolean;
   rootless: boolean;
   runtimes: string[];
+  cgroupVersion: number | null;
 }
 
 /**
@@ -37,7 +38,11 @@ export async function detectEngineSecurity(
 ): Promise<EngineSecurityReport | string> {
   const result = toolResult(
     "docker",
-    await run("docker", ["info", "--format", "{{json .SecurityOptions}}\t{{json .Runtimes}}"], {
+    await run("docker", [
+      "info",
+      "--format",
+      "{{json .SecurityOptions}}\t{{json .Runtimes}}\t{{.CgroupVersion}}",
+    ], {
       timeoutMs,
     }),
   );
@@ -47,9 +52,11 @@ export async function detectEngineSecurity(
   return parseEngineSecurity(result.stdout);
 }
 
-/** Parses `docker info --format '{{json .SecurityOptions}}\t{{json .Runtimes}}'`. */
+/**
+ * Parses `docker info --format '{{json .SecurityOptions}}\t{{json .Runtimes}}\t{{.CgroupVersion}}'`.
+ */
 export function parseEngineSecurity(text: string): EngineSecurityReport | string {
-  const [options, runtimes] = text.trim().split("\t");
+  const [options, runtimes, cgroup] = text.trim().split("\t");
   try {
     const names = (JSON.parse(options ?? "null") as unknown[] | null ?? []).map((option) =>
       String(option).split(",")[0]
@@ -59,6 +66,7 @@ export function parseEngineSecurity(text: string): EngineSecurityReport | string
       usernsRemap: names.includes("name=userns"),
       rootless: names.includes("name=rootless"),
       runtimes: Object.keys(registered).sort(),
+      cgroupVersion: /^[12]$/.test(cgroup ?? "") ? Number(cgroup) : null,
     };
   } catch {
     return `Cannot read docker info's answer: ${JSON.stringify(text.slice(0, 200))}`;
