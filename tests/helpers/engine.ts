@@ -66,7 +66,9 @@ export async function startOwnEngine(
       stdin: "null",
     }).spawn();
     // The first start with --userns-remap=default also makes the remap user: give it a minute.
-    for (let i = 0; i < 240; i++) {
+    let ended = false;
+    child.status.then(() => ended = true);
+    for (let i = 0; i < 240 && !ended; i++) {
       const answer = await new Deno.Command("docker", {
         args: ["version", "--format", "{{.Server.Version}}"],
         env: { DOCKER_HOST: host },
@@ -78,28 +80,35 @@ export async function startOwnEngine(
     }
     const log = await Deno.readTextFile(`${dir}/dockerd.log`).catch(() => "");
     throw new Error(
-      `the test's own dockerd did not answer on ${host} within 60 s; its log ends:\n` +
+      `the test's own dockerd ${ended ? "ended" : "did not answer within 60 s"} on ${host}; ` +
+        `its log ends:\n` +
         log.split("\n").slice(-15).join("\n"),
     );
   };
   const stop = async () => {
     if (!child) return;
-    child.kill("SIGTERM");
+    try {
+      child.kill("SIGTERM");
+    } catch {
+      // It has ended by itself (a flag it refused, a crash).
+    }
     await child.status;
     child = null;
   };
-  await start();
-  return {
-    host,
-    stop,
-    start,
-    async remove() {
-      await stop();
-      // dockerd leaves its network namespace mounted under its exec root.
-      await new Deno.Command("sh", {
-        args: ["-c", `umount "${dir}"/exec/netns/* 2>/dev/null; true`],
-      }).output();
-      await Deno.remove(dir, { recursive: true });
-    },
+  const remove = async () => {
+    await stop();
+    // dockerd leaves its network namespace mounted under its exec root.
+    await new Deno.Command("sh", {
+      args: ["-c", `umount "${dir}"/exec/netns/* 2>/dev/null; true`],
+    }).output();
+    await Deno.remove(dir, { recursive: true });
   };
+  try {
+    await start();
+  } catch (error) {
+    // An engine that never answered is stopped and its files removed all the same.
+    await remove();
+    throw error;
+  }
+  return { host, stop, start, remove };
 }
