@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { normalizeArch } from "../../lib/system/arch.ts";
 import { runCli } from "../helpers/cli.ts";
 import { ENGINE_VERSION } from "../helpers/engine.ts";
-import { HANGS, makeFakeBin, printsFile } from "../helpers/fake_bin.ts";
+import { HANGS, makeFakeBin, NVIDIA_H100, printsFile } from "../helpers/fake_bin.ts";
 import { fixture, FIXTURES } from "../helpers/fixtures.ts";
 import { makeRoot } from "../helpers/roots.ts";
 
@@ -32,11 +32,6 @@ async function detectOn(
   }
 }
 
-const NVIDIA_H100 = `case "$1" in
-  -L) ${printsFile(`${FIXTURES}nvidia-smi/L_single_h100_80gb_hbm3.txt`)} ;;
-  --query-gpu=*) ${printsFile(`${FIXTURES}nvidia-smi/query_gpu_csv_header_h100_all_fields.csv`)} ;;
-  *) exit 64 ;;
-esac`;
 const DOCKER_EXITS_9 =
   'echo "Cannot connect to the Docker daemon at unix:///nowhere.sock" >&2\nexit 9';
 

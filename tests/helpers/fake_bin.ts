@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { FIXTURES } from "./fixtures.ts";
 
 /** Shell scripts to install as executables, by name. */
 export type FakeTools = Record<string, string>;
@@ -24,3 +25,10 @@ export function printsFile(path: string, code = 0): string {
 
 /** A script body that hangs far longer than any probe timeout. */
 export const HANGS = "exec sleep 60";
+
+/** A fake `nvidia-smi` of a host with one H100, answering from the captured fixtures. */
+export const NVIDIA_H100 = `case "$1" in
+  -L) ${printsFile(`${FIXTURES}nvidia-smi/L_single_h100_80gb_hbm3.txt`)} ;;
+  --query-gpu=*) ${printsFile(`${FIXTURES}nvidia-smi/query_gpu_csv_header_h100_all_fields.csv`)} ;;
+  *) exit 64 ;;
+esac`;

@@ -1,14 +1,7 @@
 import assert from "node:assert/strict";
-import { printsFile } from "../helpers/fake_bin.ts";
-import { FIXTURES } from "../helpers/fixtures.ts";
+import { NVIDIA_H100 } from "../helpers/fake_bin.ts";
 import { asX64Host } from "../helpers/cli.ts";
 import { TOKEN, withSimulator } from "../helpers/sim.ts";
-
-const NVIDIA_H100 = `case "$1" in
-  -L) ${printsFile(`${FIXTURES}nvidia-smi/L_single_h100_80gb_hbm3.txt`)} ;;
-  --query-gpu=*) ${printsFile(`${FIXTURES}nvidia-smi/query_gpu_csv_header_h100_all_fields.csv`)} ;;
-  *) exit 64 ;;
-esac`;
 
 Deno.test("a CUDA runner gets its one GPU and half its memory as /dev/shm; a CPU runner neither", async () => {
   await withSimulator(async (sim) => {
