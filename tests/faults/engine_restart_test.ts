@@ -1,28 +1,8 @@
 import assert from "node:assert/strict";
-import { LABEL, MANAGED_BY } from "../../lib/runners/docker.ts";
 import { CAN_START_ENGINE, startOwnEngine } from "../helpers/engine.ts";
-import { Daemon, ours, waitFor } from "../helpers/engine_runs.ts";
+import { containersOf, Daemon, ours, waitFor } from "../helpers/engine_runs.ts";
 import { ensureTestImage } from "../helpers/runner_image.ts";
 import { withSimulator } from "../helpers/sim.ts";
-
-/** Our containers on the engine at `host`, running or not. */
-async function containersOn(host: string, prefix: string): Promise<string[]> {
-  const output = await new Deno.Command("docker", {
-    args: [
-      "ps",
-      "--all",
-      "--quiet",
-      "--filter",
-      `label=${LABEL}.managed-by=${MANAGED_BY}`,
-      "--filter",
-      `name=${prefix}`,
-    ],
-    env: { DOCKER_HOST: host },
-    stdout: "piped",
-    stderr: "null",
-  }).output();
-  return new TextDecoder().decode(output.stdout).split("\n").filter((id) => id !== "");
-}
 
 Deno.test({
   name: "faults: the Docker engine restarts under the daemon: runners it killed are cleaned up, " +
@@ -62,7 +42,7 @@ Deno.test({
             "the jobs served and nothing of ours left",
             async () =>
               jobs.every((j) => j.status === "completed") && ours(sim, prefix).length === 0 &&
-              (await containersOn(engine.host, prefix)).length === 0,
+              (await containersOf(prefix, true, engine.host)).length === 0,
           );
         } finally {
           exit = await daemon.stop();

@@ -14,18 +14,31 @@ if (ENGINE) await ensureTestImage();
 const decoder = new TextDecoder();
 
 /** Runs the real docker CLI; throws with its stderr when it fails. */
-export async function docker(...args: string[]): Promise<string> {
-  const output = await new Deno.Command("docker", { args, stdout: "piped", stderr: "piped" })
-    .output();
+export function docker(...args: string[]): Promise<string> {
+  return dockerOn(undefined, ...args);
+}
+
+/** `docker` against the engine at `host` (`DOCKER_HOST`'s when undefined); its stdout. */
+export async function dockerOn(host: string | undefined, ...args: string[]): Promise<string> {
+  const output = await new Deno.Command("docker", {
+    args,
+    env: host ? { DOCKER_HOST: host } : {},
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
   if (!output.success) {
     throw new Error(`docker ${args.join(" ")}: ${decoder.decode(output.stderr)}`);
   }
   return decoder.decode(output.stdout);
 }
 
-/** Our containers whose runner names start with `prefix` (running ones only unless `all`). */
-export async function containersOf(prefix: string, all = true): Promise<string[]> {
-  const out = await docker(
+/**
+ * Our containers whose runner names start with `prefix` (running ones only unless `all`), on the
+ * engine at `host` (`DOCKER_HOST`'s when undefined).
+ */
+export async function containersOf(prefix: string, all = true, host?: string): Promise<string[]> {
+  const out = await dockerOn(
+    host,
     "ps",
     ...(all ? ["--all"] : []),
     "--quiet",

@@ -13,7 +13,7 @@ import {
   type OwnEngine,
   startOwnEngine,
 } from "../helpers/engine.ts";
-import { Daemon, ours, waitFor, withPrefix } from "../helpers/engine_runs.ts";
+import { Daemon, dockerOn, ours, waitFor, withPrefix } from "../helpers/engine_runs.ts";
 import {
   ensureProfileImage,
   PROFILE_IMAGE,
@@ -31,19 +31,6 @@ if (ENGINE_VERSION !== null && PROFILE_IMAGE_MISSING !== null) {
   console.warn(`The profile tests are skipped: ${PROFILE_IMAGE_MISSING}`);
 }
 if (CAN) await ensureProfileImage();
-
-/** docker on the engine at `host` (DOCKER_HOST's when absent); its output, or throws. */
-async function dockerOn(host: string | undefined, ...args: string[]): Promise<string> {
-  const output = await new Deno.Command("docker", {
-    args,
-    env: host ? { DOCKER_HOST: host } : {},
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = decoder.decode(output.stdout) + decoder.decode(output.stderr);
-  if (!output.success) throw new Error(`docker ${args.join(" ")}: ${text}`);
-  return text;
-}
 
 /** docker exec's output and exit code (its failure is the answer some tests want). */
 async function execIn(host: string | undefined, id: string, ...command: string[]) {
