@@ -17,10 +17,12 @@ import {
   waitFor,
   waitUntilClean,
 } from "../helpers/engine_runs.ts";
+import { DOCKER_FAULTS, githubFaults } from "../helpers/fault_kinds.ts";
 import { type FaultyDocker, makeFaultyDocker } from "../helpers/faulty_docker.ts";
 
 const RUNS = /^\/repos\/acme\/app\/actions\/runs$/;
-const JIT = /\/actions\/runners\/generate-jitconfig$/;
+/** The faults the soak injects too (`tests/helpers/fault_kinds.ts`). */
+const GITHUB = githubFaults(RUNS);
 
 /** One row: how the fault is injected, and the line that must tell it. */
 interface Row {
@@ -35,41 +37,34 @@ interface Row {
   spareRegistrations?: number;
 }
 
-const html = (status: number) => `<html><body><h1>${status}</h1></body></html>`;
 const message = (text: string) => JSON.stringify({ message: text, documentation_url: "x" });
 
 const ROWS: Row[] = [
   {
     name: "GitHub answers 502 twice",
-    github: () => [{ path: RUNS, status: 502, body: html(502), times: 2 }],
+    github: () => [GITHUB["GitHub 502"]!()],
     line:
       /WARNING: Skipped acme\/app this cycle: GET \/repos\/acme\/app\/actions\/runs answered 502/,
   },
   {
     name: "GitHub answers 503 to a runner registration",
-    github: () => [{ method: "POST", path: JIT, status: 503, body: html(503), times: 1 }],
+    github: () => [GITHUB["registration 503"]!()],
     line: /ERROR: Could not start runners for acme\/app: .*503/,
   },
   {
     name: "a request is never answered",
-    github: () => [{ path: RUNS, status: 200, body: "", mode: "hang", times: 1 }],
+    github: () => [GITHUB["GitHub hangs"]!()],
     line: /WARNING: Skipped acme\/app this cycle: .*actions\/runs.*: no answer within 2 s/,
   },
   {
     name: "the connection breaks off mid-answer",
-    github: () => [{
-      path: RUNS,
-      status: 200,
-      body: JSON.stringify({ total_count: 0, workflow_runs: [] }),
-      mode: "reset",
-      times: 1,
-    }],
+    github: () => [GITHUB["connection reset"]!()],
     line:
       /WARNING: Skipped acme\/app this cycle: .*actions\/runs \(page 1\) answered with an empty body \(or the connection broke off\)/,
   },
   {
     name: "the token is refused (401)",
-    github: () => [{ path: /./, status: 401, body: message("Bad credentials"), times: 2 }],
+    github: () => [GITHUB["401"]!()],
     line: /ERROR: .*Bad credentials/,
   },
   {
@@ -89,32 +84,19 @@ const ROWS: Row[] = [
   },
   {
     name: "a secondary rate limit (403 with retry-after)",
-    github: () => [{
-      path: RUNS,
-      status: 403,
-      body: message("You have exceeded a secondary rate limit. Please wait a few minutes."),
-      headers: { "retry-after": "1" },
-      times: 1,
-    }],
+    github: () => [GITHUB["403 secondary limit"]!()],
     line:
       /WARNING: GitHub asked to wait 1 s before GET \/repos\/\{owner\}\/\{repo\}\/actions\/runs \(403\); waiting/,
   },
   {
     name: "too many requests (429 with retry-after)",
-    github: () => [{
-      path: RUNS,
-      status: 429,
-      body: message("Too many requests"),
-      headers: { "retry-after": "1" },
-      times: 1,
-    }],
+    github: () => [GITHUB["429"]!()],
     line:
       /WARNING: GitHub asked to wait 1 s before GET \/repos\/\{owner\}\/\{repo\}\/actions\/runs \(429\); waiting/,
   },
   {
     name: "an answer that is not JSON",
-    github:
-      () => [{ path: RUNS, status: 200, body: '{"total_count": 1, "workflow_runs": [', times: 1 }],
+    github: () => [GITHUB["malformed JSON"]!()],
     line:
       /WARNING: Skipped acme\/app this cycle: .*actions\/runs \(page 1\) answered with a body that is not JSON/,
   },
@@ -126,43 +108,43 @@ const ROWS: Row[] = [
   },
   {
     name: "docker run fails",
-    docker: [["run", "fail", 1]],
+    docker: [DOCKER_FAULTS["docker run fails"]!],
     line: /ERROR: Could not start runners for acme\/app: Cannot start runner .*injected fault/,
     spareRegistrations: 1,
   },
   {
     name: "docker run hangs",
-    docker: [["run", "hang", 1]],
+    docker: [DOCKER_FAULTS["docker run hangs"]!],
     line: /ERROR: Could not start runners for acme\/app: .*did not answer within 6 s/,
     spareRegistrations: 1,
   },
   {
     name: "handing a runner its settings (docker exec) fails",
-    docker: [["exec", "fail", 1]],
+    docker: [DOCKER_FAULTS["settings hand-over fails"]!],
     line:
       /ERROR: Could not start runners for acme\/app: Cannot hand runner .* its settings: docker exited with code 1: .*injected fault/,
     spareRegistrations: 1,
   },
   {
     name: "handing a runner its settings (docker exec) hangs",
-    docker: [["exec", "hang", 1]],
+    docker: [DOCKER_FAULTS["settings hand-over hangs"]!],
     line:
       /ERROR: Could not start runners for acme\/app: Cannot hand runner .* its settings: docker did not answer within 3 s/,
     spareRegistrations: 1,
   },
   {
     name: "docker inspect fails",
-    docker: [["inspect", "fail", 2]],
+    docker: [DOCKER_FAULTS["docker inspect fails"]!],
     line: /ERROR: Cycle \d failed: Cannot inspect containers: .*injected fault/,
   },
   {
     name: "docker ps hangs",
-    docker: [["ps", "hang", 1]],
+    docker: [DOCKER_FAULTS["docker ps hangs"]!],
     line: /ERROR: Cycle \d failed: Cannot list containers: .*did not answer within 3 s/,
   },
   {
     name: "docker rm fails",
-    docker: [["rm", "fail", 1]],
+    docker: [DOCKER_FAULTS["docker rm fails"]!],
     line:
       /WARNING: Could not remove runner .*: Cannot remove container \w+: docker exited with code 1: Error response from daemon: injected fault/,
   },

@@ -8,9 +8,9 @@
  * memory of the last daemon, which lives the second half, flat.
  */
 import { runnerPrefix } from "../../lib/commands/setup.ts";
-import type { Fault } from "../../lib/simulator/server.ts";
 import type { SimJob } from "../../lib/simulator/objects.ts";
 import { containersOf, Daemon, docker, ours, waitFor } from "./engine_runs.ts";
+import { DOCKER_FAULTS, githubFaults } from "./fault_kinds.ts";
 import { makeFaultyDocker } from "./faulty_docker.ts";
 import { withSimulator } from "./sim.ts";
 
@@ -52,8 +52,6 @@ export interface SoakReport {
 const MAX_RUNNERS = 4;
 const REPOS = ["acme/one", "acme/two", "acme/three"];
 const RUNS = /^\/repos\/acme\/\w+\/actions\/runs$/;
-const JIT = /\/actions\/runners\/generate-jitconfig$/;
-const msg = (text: string) => JSON.stringify({ message: text, documentation_url: "x" });
 
 /** A small seeded generator (mulberry32), so a seed gives the same jobs and faults. */
 function random(seed: number): () => number {
@@ -67,53 +65,7 @@ function random(seed: number): () => number {
   };
 }
 
-/** The GitHub faults of the matrix, as the soak injects them. */
-const GITHUB_FAULTS: Record<string, () => Fault> = {
-  "GitHub 502": () => ({ path: RUNS, status: 502, body: "<html>502</html>", times: 2 }),
-  "GitHub hangs": () => ({ path: RUNS, status: 200, body: "", mode: "hang", times: 1 }),
-  "connection reset": () => ({ path: RUNS, status: 200, body: "{}", mode: "reset", times: 1 }),
-  "401": () => ({ path: /./, status: 401, body: msg("Bad credentials"), times: 1 }),
-  "403 secondary limit": () => ({
-    path: RUNS,
-    status: 403,
-    body: msg("You have exceeded a secondary rate limit."),
-    headers: { "retry-after": "1" },
-    times: 1,
-  }),
-  "429": () => ({
-    path: RUNS,
-    status: 429,
-    body: msg("Too many requests"),
-    headers: { "retry-after": "1" },
-    times: 1,
-  }),
-  "malformed JSON": () => ({ path: RUNS, status: 200, body: '{"workflow_runs": [', times: 1 }),
-  "registration 503": () => ({
-    method: "POST",
-    path: JIT,
-    status: 503,
-    body: "<html>503</html>",
-    times: 1,
-  }),
-  "delete 422 busy": () => ({
-    method: "DELETE",
-    path: /\/actions\/runners\/\d+$/,
-    status: 422,
-    body: msg("Runner is still running a job"),
-    times: 1,
-  }),
-};
-
-/** The Docker faults of the matrix: [subcommand, mode, times]. */
-const DOCKER_FAULTS: Record<string, [string, "fail" | "hang", number]> = {
-  "docker run fails": ["run", "fail", 1],
-  "docker run hangs": ["run", "hang", 1],
-  "docker inspect fails": ["inspect", "fail", 2],
-  "docker ps hangs": ["ps", "hang", 1],
-  "docker rm fails": ["rm", "fail", 1],
-  "settings hand-over fails": ["exec", "fail", 1],
-  "settings hand-over hangs": ["exec", "hang", 1],
-};
+const GITHUB_FAULTS = githubFaults(RUNS);
 
 const PROCESS_FAULTS = ["daemon kill -9", "daemon SIGTERM"];
 
