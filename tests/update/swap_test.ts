@@ -88,30 +88,43 @@ Deno.test("at every step of an update the binary path runs the old or the new ve
   }, "0.0.9");
 });
 
-Deno.test("an update whose step fails keeps the current binary in place and leaves no litter", async () => {
+/**
+ * Runs `attempt` on a fresh binary (0.1.0, its previous 0.0.9) with a failure injected at step 0,
+ * then 1, and so on, until a pass ran all its steps without one; `attempt` returns how many it ran.
+ */
+async function failingEachStep(
+  attempt: (target: string, dir: string, failAt: number) => Promise<number>,
+): Promise<void> {
   for (let failAt = 0;; failAt++) {
     let ran = 0;
     await withBinary(async (target, dir) => {
-      const watch = watching(target, failAt);
-      const outcome = await update(target, watch.fs).then(() => null, (error) => error);
-      ran = watch.steps();
-      assertAlwaysRunnable(watch.seen, ["0.1.0", "0.2.0"]);
-      if (outcome === null) {
-        // Besides the last pass (nothing failed), only a failed hard link, which a copy stands
-        // in for, lets the update go on.
-        const copied = watch.seen.some((state) => state.startsWith("after copyFile"));
-        assert.ok(failAt >= ran || copied, `step ${failAt}`);
-        assert.equal(await versionOf(target), "autoscaler 0.2.0");
-        assert.equal(await versionOf(previousOf(target)), "autoscaler 0.1.0");
-      } else {
-        assert.ok(outcome instanceof UpdateError, String(outcome));
-        assert.match(outcome.message, /injected failure/);
-        assert.equal(await versionOf(target), "autoscaler 0.1.0", `step ${failAt}`);
-      }
-      assert.deepEqual(await namesIn(dir), ["autoscaler", "autoscaler.previous"], "no litter");
+      ran = await attempt(target, dir, failAt);
     }, "0.0.9");
     if (failAt >= ran) break;
   }
+}
+
+Deno.test("an update whose step fails keeps the current binary in place and leaves no litter", async () => {
+  await failingEachStep(async (target, dir, failAt) => {
+    const watch = watching(target, failAt);
+    const outcome = await update(target, watch.fs).then(() => null, (error) => error);
+    const ran = watch.steps();
+    assertAlwaysRunnable(watch.seen, ["0.1.0", "0.2.0"]);
+    if (outcome === null) {
+      // Besides the last pass (nothing failed), only a failed hard link, which a copy stands
+      // in for, lets the update go on.
+      const copied = watch.seen.some((state) => state.startsWith("after copyFile"));
+      assert.ok(failAt >= ran || copied, `step ${failAt}`);
+      assert.equal(await versionOf(target), "autoscaler 0.2.0");
+      assert.equal(await versionOf(previousOf(target)), "autoscaler 0.1.0");
+    } else {
+      assert.ok(outcome instanceof UpdateError, String(outcome));
+      assert.match(outcome.message, /injected failure/);
+      assert.equal(await versionOf(target), "autoscaler 0.1.0", `step ${failAt}`);
+    }
+    assert.deepEqual(await namesIn(dir), ["autoscaler", "autoscaler.previous"], "no litter");
+    return ran;
+  });
 });
 
 Deno.test("an update keeps the previous version by copy where a hard link is refused", async () => {
@@ -139,24 +152,21 @@ Deno.test("at every step of a rollback the binary path runs one of the two versi
 });
 
 Deno.test("a rollback whose step fails keeps the current binary in place", async () => {
-  for (let failAt = 0;; failAt++) {
-    let ran = 0;
-    await withBinary(async (target, dir) => {
-      const watch = watching(target, failAt);
-      const outcome = await rollBack(target, watch.fs).then(() => null, (error) => error);
-      ran = watch.steps();
-      assertAlwaysRunnable(watch.seen, ["0.1.0", "0.0.9"]);
-      if (outcome === null) {
-        assert.equal(await versionOf(target), "autoscaler 0.0.9", `step ${failAt}`);
-      } else {
-        assert.ok(outcome instanceof UpdateError, String(outcome));
-        assert.match(outcome.message, /^Cannot roll back: .*injected failure/);
-        assert.equal(await versionOf(target), "autoscaler 0.1.0", `step ${failAt}`);
-        // The version to go back to is still there for another try.
-        assert.equal(await versionOf(previousOf(target)), "autoscaler 0.0.9", `step ${failAt}`);
-      }
-      assert.deepEqual(await namesIn(dir), ["autoscaler", "autoscaler.previous"]);
-    }, "0.0.9");
-    if (failAt >= ran) break;
-  }
+  await failingEachStep(async (target, dir, failAt) => {
+    const watch = watching(target, failAt);
+    const outcome = await rollBack(target, watch.fs).then(() => null, (error) => error);
+    const ran = watch.steps();
+    assertAlwaysRunnable(watch.seen, ["0.1.0", "0.0.9"]);
+    if (outcome === null) {
+      assert.equal(await versionOf(target), "autoscaler 0.0.9", `step ${failAt}`);
+    } else {
+      assert.ok(outcome instanceof UpdateError, String(outcome));
+      assert.match(outcome.message, /^Cannot roll back: .*injected failure/);
+      assert.equal(await versionOf(target), "autoscaler 0.1.0", `step ${failAt}`);
+      // The version to go back to is still there for another try.
+      assert.equal(await versionOf(previousOf(target)), "autoscaler 0.0.9", `step ${failAt}`);
+    }
+    assert.deepEqual(await namesIn(dir), ["autoscaler", "autoscaler.previous"]);
+    return ran;
+  });
 });
