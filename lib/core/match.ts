@@ -31,6 +31,8 @@ const ARCH_PATTERNS = (Object.keys(ARCH_WORDS) as RunnerArch[]).map((arch) =>
 
 /** The architecture a text names as a whole word (`arm64-ci.yml`, `test-amd64-x`), if exactly one. */
 export function namedArch(text: string): RunnerArch | null {
+  // Every word of ARCH_WORDS has "64" in it: most texts are settled without a pattern.
+  if (!text.includes("64")) return null;
   let named: RunnerArch | null = null;
   for (const [arch, pattern] of ARCH_PATTERNS) {
     if (!pattern.test(text)) continue;
@@ -56,43 +58,59 @@ export function matchJob(
   archFilter: boolean,
   hostLabels: ReadonlySet<string> = new Set(host.labels.map((label) => label.toLowerCase())),
 ): Match {
-  if (job.labels.length === 0) {
-    return { compatible: false, reason: "the job names no runs-on labels" };
-  }
-  const missing = job.labels.filter((label) => !hostLabels.has(label.toLowerCase()));
+  const { namesArch, ...byLabels } = matchLabels(job.labels, hostLabels);
+  if (!byLabels.compatible || !archFilter || namesArch) return byLabels;
+  return matchNames(job, host.arch) ?? byLabels;
+}
+
+/** GitHub's label rule alone; `namesArch` when a label names an architecture. */
+export function matchLabels(
+  labels: readonly string[],
+  hostLabels: ReadonlySet<string>,
+): Match & { namesArch: boolean } {
+  const refuse = (reason: string) => ({ compatible: false, reason, namesArch: false });
+  if (labels.length === 0) return refuse("the job names no runs-on labels");
+  const missing = labels.filter((label) => !hostLabels.has(label.toLowerCase()));
   const hosted = missing.length === 0 ? missing : missing.filter((l) => HOSTED_LABEL.test(l));
   if (hosted.length > 0) {
-    return {
-      compatible: false,
-      reason: `runs-on ${hosted.join(", ")} is for GitHub-hosted runners, never a self-hosted one`,
-    };
+    return refuse(
+      `runs-on ${hosted.join(", ")} is for GitHub-hosted runners, never a self-hosted one`,
+    );
   }
   if (missing.length > 0) {
-    return {
-      compatible: false,
-      reason: `this host's runners lack the label${missing.length > 1 ? "s" : ""} ${
-        missing.join(", ")
-      }`,
-    };
-  }
-  if (archFilter && !job.labels.some((label) => namedArch(label) !== null)) {
-    const sources: [string, string | null][] = [
-      ["job name", job.jobName],
-      ["workflow", job.workflow],
-      ["workflow file", job.workflowPath],
-    ];
-    for (const [what, text] of sources) {
-      const arch = text === null ? null : namedArch(text);
-      if (arch === null) continue;
-      if (arch === host.arch) break;
-      return {
-        compatible: false,
-        reason: `${what} ${JSON.stringify(text)} names ${arch}; this host is ${host.arch}`,
-      };
-    }
+    return refuse(
+      `this host's runners lack the label${missing.length > 1 ? "s" : ""} ${missing.join(", ")}`,
+    );
   }
   return {
     compatible: true,
-    reason: `runs-on ${job.labels.join(", ")} matches this host's runner labels`,
+    reason: `runs-on ${labels.join(", ")} matches this host's runner labels`,
+    namesArch: labels.some((label) => namedArch(label) !== null),
+  };
+}
+
+/**
+ * The architecture filter alone: a refusal when the job name, else the workflow name, else the
+ * workflow file names the other architecture; null when none names one or it is `arch`.
+ */
+export function matchNames(
+  job: Pick<QueuedJob, "jobName" | "workflow" | "workflowPath">,
+  arch: RunnerArch,
+): Match | null {
+  // Most specific first; written out, as this runs for every queued job in every cycle.
+  let verdict = namesOther("job name", job.jobName, arch);
+  if (verdict === undefined) verdict = namesOther("workflow", job.workflow, arch);
+  if (verdict === undefined) verdict = namesOther("workflow file", job.workflowPath, arch);
+  return verdict ?? null;
+}
+
+/** Undefined when `text` names no architecture, null when it names `arch`, else a refusal. */
+function namesOther(what: string, text: string | null, arch: RunnerArch): Match | null | undefined {
+  const named = text === null ? null : namedArch(text);
+  if (named === null) return undefined;
+  if (named === arch) return null;
+  return {
+    compatible: false,
+    reason: `${what} ${JSON.stringify(text)} names ${named}; this host is ${arch}`,
   };
 }
