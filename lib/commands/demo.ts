@@ -41,12 +41,12 @@ class SimulatedRunners implements RunnerBackend {
     const names: string[] = [];
     for (let i = 0; i < action.count; i++) {
       const name = `${this.prefix}${(++this.started).toString(16).padStart(4, "0")}`;
-      this.world.addRunner(action.repo, { name, labels: action.labels, status: "online" });
+      this.world.addRunner(action.scope, { name, labels: action.labels, status: "online" });
       names.push(name);
-      log.info("Started {kind} runner {name} for {repo} (simulated)", {
+      log.info("Started {kind} runner {name} for {what} (simulated)", {
         kind: action.runnerKind,
         name,
-        repo: action.repo,
+        what: action.repo ?? `the warm pool of ${action.scope}`,
       });
     }
     return Promise.resolve(names);

@@ -59,11 +59,13 @@ export function planJson(host: HostProfile, maxRunners: number, observation: Obs
     actions: observation.plan.actions.map((a) => ({
       kind: a.kind,
       count: a.count,
+      scope: a.scope,
       repo: a.repo,
       labels: a.labels,
       runner_kind: a.runnerKind,
       job_ids: a.jobIds,
     })),
+    reclaims: observation.plan.reclaims,
     runners: observation.runners,
     problems: observation.problems,
   };
@@ -86,10 +88,13 @@ function renderPlan(host: HostProfile, maxRunners: number, observation: Observat
   }
   if (decisions.length > 0) lines.push("");
   lines.push(
-    actions.length === 0 ? "Actions: none" : "Actions:",
+    actions.length + observation.plan.reclaims.length === 0 ? "Actions: none" : "Actions:",
     ...actions.map((a) =>
-      `  start ${a.count} ${a.runnerKind} runner${a.count > 1 ? "s" : ""} for ${a.repo} ` +
-      `[${a.labels.join(", ")}]`
+      `  start ${a.count} ${a.runnerKind} runner${a.count > 1 ? "s" : ""} for ` +
+      `${a.repo ?? `the warm pool of ${a.scope}`} [${a.labels.join(", ")}]`
+    ),
+    ...observation.plan.reclaims.map((r) =>
+      `  retire runner ${r.runner} of ${r.scope}: ${r.reason}`
     ),
   );
   for (const problem of observation.problems) lines.push(`Problem: ${problem}`);

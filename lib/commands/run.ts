@@ -3,6 +3,8 @@ import { UsageError } from "../core/errors.ts";
 import { JobBackoff } from "../core/backoff.ts";
 import { abortableSleep, RateBudget } from "../github/budget.ts";
 import { runLoop } from "../daemon/loop.ts";
+import { retireWarmPool } from "../daemon/cycle.ts";
+import { describeError } from "../github/errors.ts";
 import { Metrics } from "../daemon/metrics.ts";
 import { serveMetrics } from "../daemon/metrics_server.ts";
 import { Waker } from "../daemon/waker.ts";
@@ -126,6 +128,19 @@ ${RUN_OPTIONS_HELP}`,
         },
       },
     );
+    if (settings.pool && !options.dryRun && deps.signal.aborted) {
+      // Within the 8 s a stop may take, with a client the stop signal does not cut off.
+      const retired = await retireWarmPool(
+        { github: prepared.githubUntil(AbortSignal.timeout(5000)), backend },
+        settings,
+      ).catch((error) => {
+        log.warn("Could not retire the warm pool's idle runners: {error}", {
+          error: describeError(error),
+        });
+        return [];
+      });
+      log.info("Retired {count} idle warm-pool runners", { count: retired.length });
+    }
     for (const server of servers) await server.shutdown();
     if (options.once && failure !== null) throw failure;
     log.info("Stopped");
@@ -148,6 +163,7 @@ async function startServers(options: RunOptions, waker: Waker, metrics: Metrics 
       port: options.webhook.port,
       secret,
       onJob: () => waker.wake(),
+      wakeOnStart: options.minIdle !== null,
       onResult: (result) => metrics?.webhooks.inc({ result }),
     });
     log.info("Receiving webhooks on {hostname}:{port}", {

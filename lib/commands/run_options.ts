@@ -8,6 +8,7 @@ import type { RepoSelection } from "../github/repos.ts";
 import { parseLabelList } from "../core/labels.ts";
 import { DEFAULT_UPDATE_REPO } from "../update/release.ts";
 import type { OptionValues } from "./command.ts";
+import type { RunnerKind } from "../core/model.ts";
 
 /** The options `run` and `plan` share (`plan` is one observation of what `run` would do). */
 export const RUN_OPTIONS: ParseArgsOptionsConfig = {
@@ -31,6 +32,8 @@ export const RUN_OPTIONS: ParseArgsOptionsConfig = {
   "runner-cpus": { type: "string" },
   "runner-memory": { type: "string" },
   "idle-timeout": { type: "string" },
+  "min-idle": { type: "string" },
+  "pool-max-age": { type: "string" },
   "name-prefix": { type: "string" },
   "runner-group": { type: "string" },
   "runner-scope": { type: "string" },
@@ -81,6 +84,14 @@ Runners:
   --runner-memory SIZE      Memory per runner, like 4g or 512m, at least 256m (default: 90%
                             of memory / --max-runners)
   --idle-timeout SECONDS    Remove a runner not busy after this long (default: 300; at least 30)
+  --min-idle N|KIND=N,...   A warm pool: keep N idle runners ready, registered and online, so
+                            a job starts without waiting for one (default: 0, none). N alone is
+                            for every kind the host has (cpu, cuda, rocm, openvino; one per GPU
+                            at most); cpu=2,cuda=1 sets each. Kept per organization with
+                            --runner-scope org, per --repo with repo scope. Pool runners count
+                            against --max-runners and give way to jobs waiting for a place
+  --pool-max-age SECONDS    Replace an unused pool runner after this long, so the image and
+                            the runner stay current (default: 3600; at least 60)
   --name-prefix NAME        Runner names are NAME-<host>-<host id>-<random> (default: autoscaler)
   --runner-group ID         Runner group to register in (default: 1, the Default group)
   --runner-scope repo|org   Register runners to the job's repository (default) or to its
@@ -144,6 +155,9 @@ export interface RunOptions {
   runnerCpus: number | null;
   runnerMemoryMiB: number | null;
   idleTimeoutSeconds: number;
+  /** `--min-idle`, per kind; null for no warm pool. */
+  minIdle: Partial<Record<RunnerKind, number>> | null;
+  poolMaxAgeSeconds: number;
   namePrefix: string;
   runnerGroupId: number;
   runnerScope: "repo" | "org";
@@ -198,6 +212,24 @@ export function parseRunOptions(
     };
   }
   const maxRunners = string("max-runners");
+  const runnerScope = oneOf(
+    "--runner-scope",
+    string("runner-scope") ?? "repo",
+    ["repo", "org"] as const,
+  );
+  const minIdle = string("min-idle") === undefined ? null : warmPool(string("min-idle")!);
+  if (minIdle !== null && runnerScope === "repo" && (repos.length === 0 || owners.length > 0)) {
+    throw new UsageError(
+      "--min-idle with --runner-scope repo keeps a pool for each repository, so it takes the " +
+        "repositories named with --repo (and no --owner); for all of an organization's " +
+        "repositories use --runner-scope org",
+    );
+  }
+  if (minIdle !== null && values.once === true) {
+    throw new UsageError(
+      "--min-idle keeps runners ready between cycles; it does not go with --once",
+    );
+  }
   return {
     selection: {
       owners,
@@ -225,11 +257,9 @@ export function parseRunOptions(
     idleTimeoutSeconds: integer("--idle-timeout", string("idle-timeout") ?? "300", 30),
     namePrefix: namePrefix(string("name-prefix") ?? "autoscaler"),
     runnerGroupId: integer("--runner-group", string("runner-group") ?? "1", 1),
-    runnerScope: oneOf(
-      "--runner-scope",
-      string("runner-scope") ?? "repo",
-      ["repo", "org"] as const,
-    ),
+    runnerScope,
+    minIdle,
+    poolMaxAgeSeconds: integer("--pool-max-age", string("pool-max-age") ?? "3600", 60),
     updateIntervalHours: values["no-auto-update"] === true
       ? null
       : integer("--update-interval", string("update-interval") ?? "6", 1),
@@ -260,6 +290,32 @@ function interval(value: string): number {
     );
   }
   return seconds;
+}
+
+const RUNNER_KINDS: readonly RunnerKind[] = ["cpu", "cuda", "rocm", "openvino"];
+
+/** `N` (every kind) or `KIND=N,...`; null when nothing is to be kept (all zero). */
+function warmPool(value: string): Partial<Record<RunnerKind, number>> | null {
+  const wrong = () =>
+    new UsageError(
+      `Invalid --min-idle "${value}": give a number of idle runners (2), or one per kind ` +
+        `(cpu=2,cuda=1; kinds: ${RUNNER_KINDS.join(", ")})`,
+    );
+  const counts: Partial<Record<RunnerKind, number>> = {};
+  if (/^\d+$/.test(value.trim())) {
+    for (const kind of RUNNER_KINDS) counts[kind] = Number(value);
+  } else {
+    for (const part of value.split(",")) {
+      const [kind, count] = part.trim().split("=");
+      const known = RUNNER_KINDS.find((k) => k === kind?.trim());
+      if (!known || count === undefined || !/^\d+$/.test(count.trim()) || known in counts) {
+        throw wrong();
+      }
+      counts[known] = Number(count);
+    }
+  }
+  if (Object.values(counts).some((n) => !Number.isSafeInteger(n) || n > 1000)) throw wrong();
+  return Object.values(counts).some((n) => n > 0) ? counts : null;
 }
 
 function timeout(flag: string, value: string): number {

@@ -32,6 +32,8 @@ const PIDS_LIMIT = 4096;
 export interface Prepared {
   host: HostFacts;
   github: GitHub;
+  /** A client of its own, for the last requests after the stop signal: `signal` bounds them. */
+  githubUntil(signal: AbortSignal): GitHub;
   settings: CycleSettings;
   backend: RunnerBackend;
   /** Per-runner resources, for the log. */
@@ -147,7 +149,6 @@ export async function prepare(
       memoryMiB,
       pidsLimit: PIDS_LIMIT,
       runnerGroupId: options.runnerGroupId,
-      scope: options.runnerScope,
       namePrefix: prefix,
       serverUrl: serverUrl(options.apiUrl),
       slots: deviceSlots(host, await deviceGroups(deps.run, devicePaths(host))),
@@ -157,6 +158,8 @@ export async function prepare(
   return {
     host,
     github,
+    githubUntil: (signal) =>
+      createGitHub(options.apiUrl, auth, { signal, timeoutMs: options.apiTimeoutMs }),
     backend,
     cpus,
     memoryMiB,
@@ -169,6 +172,9 @@ export async function prepare(
       concurrency: options.apiConcurrency,
       idleTimeoutMs: options.idleTimeoutSeconds * 1000,
       runnerScope: options.runnerScope,
+      ...(options.minIdle === null
+        ? {}
+        : { pool: { minIdle: options.minIdle, maxAgeMs: options.poolMaxAgeSeconds * 1000 } }),
     },
   };
 }

@@ -17,6 +17,14 @@ export interface QueuedJob {
   createdAt: string;
 }
 
+/** Where runners are registered: `repo` (the job's repository) or `org` (its organization). */
+export type RunnerScope = "repo" | "org";
+
+/** The scope a runner for a job in `repo` is registered to: `owner/name`, or `owner`. */
+export function scopeFor(repo: string, scope: RunnerScope): string {
+  return scope === "org" ? repo.split("/")[0]! : repo;
+}
+
 /** What a runner of ours is doing. */
 export type RunnerState = "starting" | "idle" | "busy";
 
@@ -27,6 +35,8 @@ export interface ManagedRunner {
   scope: string;
   labels: string[];
   state: RunnerState;
+  /** Its registration and container, where both are known: what retiring it takes. */
+  ids?: { runnerId: number; containerId: string };
 }
 
 /** A runner registration of ours, as GitHub lists it. */

@@ -1,6 +1,13 @@
-import { matchJob } from "./match.ts";
-import type { ManagedRunner, QueuedJob, RunnerKind } from "./model.ts";
+import { type Match, matchLabels, matchNames } from "./match.ts";
+import {
+  type ManagedRunner,
+  type QueuedJob,
+  type RunnerKind,
+  type RunnerScope,
+  scopeFor,
+} from "./model.ts";
 import type { RunnerArch } from "../system/arch.ts";
+import { type Reclaim, type WarmPool, warmPool } from "./warm_pool.ts";
 
 /** What the plan decided for one job. */
 export type Decision = "provision" | "wait" | "skip";
@@ -14,14 +21,17 @@ export interface JobDecision {
   runnerKind: RunnerKind | null;
 }
 
-/** Start `count` runners of one kind for one repository. */
+/** Start `count` runners of one kind in one scope, for jobs of one repository or for the pool. */
 export interface StartAction {
   kind: "start";
-  repo: string;
+  /** Where they are registered: the jobs' repository or its organization. */
+  scope: string;
+  /** The jobs' repository; null for warm-pool runners, which wait for any job of the scope. */
+  repo: string | null;
   runnerKind: RunnerKind;
   labels: string[];
   count: number;
-  /** The jobs these runners are started for, oldest first. */
+  /** The jobs these runners are started for, oldest first; empty for the pool. */
   jobIds: number[];
 }
 
@@ -29,6 +39,7 @@ export interface StartAction {
 export interface Plan {
   decisions: JobDecision[];
   actions: StartAction[];
+  reclaims: Reclaim[];
 }
 
 /** The host as the planner needs it: labels, and what each kind of runner gets. */
@@ -49,6 +60,8 @@ export interface PlanInput {
   /** At most this many runners of ours at once, all kinds together. */
   maxRunners: number;
   archFilter: boolean;
+  runnerScope: RunnerScope;
+  pool?: WarmPool;
   /** Jobs not to start runners for now, with the reason (see `JobBackoff`). */
   holdOff?: ReadonlyMap<number, string>;
 }
@@ -76,20 +89,61 @@ export function kindForLabels(labels: readonly string[], host: HostProfile): Run
   return "cpu";
 }
 
+/** An idle or starting runner of ours, with what a job needs to know to take it. */
+export interface Spare {
+  runner: ManagedRunner;
+  labels: Set<string>;
+  kind: RunnerKind;
+}
+
 /** Takes the first spare runner registered to the job's repository or organization with all its labels. */
 function takeCover(
-  spare: Map<string, { runner: ManagedRunner; labels: Set<string> }[]>,
+  spare: Map<string, Spare[]>,
   job: QueuedJob,
+  wanted: readonly string[],
 ): ManagedRunner | null {
   const byRepo = spare.get(job.repo);
   const byOrg = spare.get(job.repo.slice(0, job.repo.indexOf("/")));
   if (!byRepo?.length && !byOrg?.length) return null;
-  const wanted = job.labels.map((label) => label.toLowerCase());
   for (const list of [byRepo, byOrg]) {
     const at = list?.findIndex((s) => wanted.every((label) => s.labels.has(label))) ?? -1;
     if (list && at >= 0) return list.splice(at, 1)[0]!.runner;
   }
   return null;
+}
+
+/** What a job's labels alone decide, computed once per distinct set of labels. */
+interface LabelVerdict {
+  /** GitHub's label rule, and whether a label names an architecture. */
+  match: Match & { namesArch: boolean };
+  lowered: string[];
+  runnerKind: RunnerKind;
+  /** Why this host starts no runner for such a job, or null. */
+  unfit: string | null;
+}
+
+function labelVerdict(labels: readonly string[], host: HostProfile, hostLabels: Set<string>) {
+  const runnerKind = kindForLabels(labels, host);
+  const kind = host.kinds[runnerKind];
+  let unfit: string | null = null;
+  if (kind === undefined) unfit = `this host has no ${KIND_NAMES[runnerKind]} for it`;
+  else {
+    // The host has every label, but a runner gets only its kind's: a job asking for two kinds
+    // (`cuda` and `openvino`) would get a runner every cycle that can never take it.
+    const kindLabels = new Set(kind.labels.map((l) => l.toLowerCase()));
+    const lacking = labels.filter((l) => !kindLabels.has(l.toLowerCase()));
+    if (lacking.length > 0) {
+      const article = runnerKind === "cpu" ? "a" : "an";
+      unfit = `no runner of this host has all its labels: ${article} ` +
+        `${KIND_NAMES[runnerKind]} runner lacks ${lacking.join(", ")}`;
+    }
+  }
+  return {
+    match: matchLabels(labels, hostLabels),
+    lowered: labels.map((l) => l.toLowerCase()),
+    runnerKind,
+    unfit,
+  };
 }
 
 /** Oldest first; ties broken by repository and job id, so a plan never depends on input order. */
@@ -105,44 +159,60 @@ function order(x: string, y: string): number {
  * Decides, with no I/O, what to do about the queued jobs: skip those this host must not run;
  * let an idle or starting runner of ours cover a job it can take (registered to the job's
  * repository or to its organization, with all its labels); start runners for the rest,
- * oldest first, while `maxRunners` and the per-kind capacity (one runner per GPU) allow.
+ * oldest first, while `maxRunners` and the per-kind capacity (one runner per GPU) allow. Then
+ * the warm pool: a job still waiting for capacity reclaims an idle or starting runner that
+ * cannot take it, and what capacity is left tops each pool scope up to its `minIdle`.
  */
 export function plan(input: PlanInput): Plan {
   const { host } = input;
   const inUse = input.runners.length;
   const kindInUse = new Map<RunnerKind, number>();
+  const spare = new Map<string, Spare[]>();
   for (const runner of input.runners) {
     const kind = kindForLabels(runner.labels, host);
     kindInUse.set(kind, (kindInUse.get(kind) ?? 0) + 1);
   }
   // Idle and starting runners by scope, each with its label set, to find a cover quickly.
-  const spare = new Map<string, { runner: ManagedRunner; labels: Set<string> }[]>();
   for (
     const runner of input.runners.filter((r) => r.state !== "busy")
       .sort((a, b) => order(a.name, b.name))
   ) {
     const list = spare.get(runner.scope) ?? [];
-    list.push({ runner, labels: new Set(runner.labels.map((l) => l.toLowerCase())) });
+    const labels = new Set(runner.labels.map((l) => l.toLowerCase()));
+    list.push({ runner, labels, kind: kindForLabels(runner.labels, host) });
     spare.set(runner.scope, list);
   }
   const hostLabels = new Set(host.labels.map((l) => l.toLowerCase()));
+  const verdicts = new Map<string, LabelVerdict>();
   let started = 0;
   const decisions: JobDecision[] = [];
   const actions = new Map<string, StartAction>();
+  /** Jobs waiting for capacity: the kind each needs, or null where --max-runners is the bound. */
+  const starved: (RunnerKind | null)[] = [];
 
   for (const job of [...input.jobs].sort(byAge)) {
-    const match = matchJob(job, host, input.archFilter, hostLabels);
-    if (!match.compatible) {
-      decisions.push({ job, decision: "skip", reason: match.reason, runnerKind: null });
+    const key = job.labels.join("\n");
+    let verdict = verdicts.get(key);
+    if (verdict === undefined) {
+      verdict = labelVerdict(job.labels, host, hostLabels);
+      verdicts.set(key, verdict);
+    }
+    const refusal = !verdict.match.compatible
+      ? verdict.match
+      : input.archFilter && !verdict.match.namesArch
+      ? matchNames(job, host.arch)
+      : null;
+    if (refusal !== null) {
+      decisions.push({ job, decision: "skip", reason: refusal.reason, runnerKind: null });
       continue;
     }
-    const runnerKind = kindForLabels(job.labels, host);
-    const runner = takeCover(spare, job);
+    const { runnerKind } = verdict;
+    const runner = takeCover(spare, job, verdict.lowered);
     if (runner) {
       decisions.push({
         job,
         decision: "wait",
-        reason: `covered by ${runner?.state} runner ${runner?.name}`,
+        reason: `covered by ${runner.state} runner ${runner.name}`,
         runnerKind,
       });
       continue;
@@ -153,24 +223,13 @@ export function plan(input: PlanInput): Plan {
       continue;
     }
     const kind = host.kinds[runnerKind];
-    if (kind === undefined) {
-      const reason = `this host has no ${KIND_NAMES[runnerKind]} for it`;
-      decisions.push({ job, decision: "skip", reason, runnerKind: null });
-      continue;
-    }
-    // The host has every label, but a runner gets only its kind's: a job asking for two kinds
-    // (`cuda` and `openvino`) would get a runner every cycle that can never take it.
-    const kindLabels = new Set(kind.labels.map((l) => l.toLowerCase()));
-    const lacking = job.labels.filter((l) => !kindLabels.has(l.toLowerCase()));
-    if (lacking.length > 0) {
-      const article = runnerKind === "cpu" ? "a" : "an";
-      const reason = `no runner of this host has all its labels: ${article} ` +
-        `${KIND_NAMES[runnerKind]} runner lacks ${lacking.join(", ")}`;
-      decisions.push({ job, decision: "skip", reason, runnerKind: null });
+    if (kind === undefined || verdict.unfit !== null) {
+      decisions.push({ job, decision: "skip", reason: verdict.unfit ?? "", runnerKind: null });
       continue;
     }
     const kindUsed = kindInUse.get(runnerKind) ?? 0;
     if (inUse + started >= input.maxRunners) {
+      starved.push(null);
       decisions.push({
         job,
         decision: "wait",
@@ -181,6 +240,7 @@ export function plan(input: PlanInput): Plan {
       continue;
     }
     if (kindUsed >= kind.capacity) {
+      starved.push(runnerKind);
       decisions.push({
         job,
         decision: "wait",
@@ -192,12 +252,19 @@ export function plan(input: PlanInput): Plan {
     }
     started++;
     kindInUse.set(runnerKind, kindUsed + 1);
-    const key = `${job.repo}\n${runnerKind}`;
-    const action = actions.get(key) ??
-      { kind: "start", repo: job.repo, runnerKind, labels: kind.labels, count: 0, jobIds: [] };
+    const actionKey = `${job.repo}\n${runnerKind}`;
+    const action = actions.get(actionKey) ?? {
+      kind: "start",
+      scope: scopeFor(job.repo, input.runnerScope),
+      repo: job.repo,
+      runnerKind,
+      labels: kind.labels,
+      count: 0,
+      jobIds: [],
+    };
     action.count++;
     action.jobIds.push(job.jobId);
-    actions.set(key, action);
+    actions.set(actionKey, action);
     decisions.push({
       job,
       decision: "provision",
@@ -205,5 +272,14 @@ export function plan(input: PlanInput): Plan {
       runnerKind,
     });
   }
-  return { decisions, actions: [...actions.values()] };
+  const left = [...spare.values()].flat();
+  const pool = warmPool({
+    host,
+    spares: left,
+    starved,
+    pool: input.pool,
+    room: input.maxRunners - inUse - started,
+    kindInUse,
+  });
+  return { decisions, actions: [...actions.values(), ...pool.actions], reclaims: pool.reclaims };
 }

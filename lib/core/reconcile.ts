@@ -35,13 +35,16 @@ export interface ReconcileInput {
   now: Date;
   /** A runner that is not busy after this long (idle, or never online) is removed. */
   idleTimeoutMs: number;
+  /** A warm-pool runner, exempt from the idle timeout once online, is recycled at this age. */
+  poolMaxAgeMs: number;
 }
 
 /**
  * Joins our containers (Docker labels) with our registrations (GitHub), with no I/O:
  * - a container that is not running is removed (and its registration, if any, deleted);
  * - a runner that is idle, or has not come online, for longer than the idle timeout is removed
- *   with its registration (its job was taken elsewhere or cancelled);
+ *   with its registration (its job was taken elsewhere or cancelled); a warm-pool runner that
+ *   is online waits for a job until the pool's maximum age instead;
  * - a running container whose registration GitHub no longer lists is left to exit by itself,
  *   and removed if it is still there after the idle timeout;
  * - a registration with no container is deleted (a crash between registering and starting, or
@@ -83,6 +86,7 @@ export function reconcile(input: ReconcileInput): Reconciled {
     }
     const age = input.now.getTime() - Date.parse(container.createdAt);
     const stale = !(age <= input.idleTimeoutMs);
+    const pool = container.labels.pool === "true";
     const labels = registration?.labels ??
       (container.labels.labels ?? "").split(",").filter((label) => label !== "");
     let state: RunnerState = "busy";
@@ -93,7 +97,12 @@ export function reconcile(input: ReconcileInput): Reconciled {
           continue;
         }
       } else if (!registration.busy) {
-        if (stale) {
+        if (pool && registration.online) {
+          if (!(age <= input.poolMaxAgeMs)) {
+            remove(`a warm-pool runner older than ${Math.round(input.poolMaxAgeMs / 1000)} s`);
+            continue;
+          }
+        } else if (stale) {
           remove(
             registration.online ? `idle for more than ${minutes}` : `not online after ${minutes}`,
             registration.online,
@@ -103,7 +112,13 @@ export function reconcile(input: ReconcileInput): Reconciled {
         state = registration.online ? "idle" : "starting";
       }
     }
-    runners.push({ name, scope, labels, state });
+    runners.push({
+      name,
+      scope,
+      labels,
+      state,
+      ...(registration ? { ids: { runnerId: registration.id, containerId: container.id } } : {}),
+    });
   }
   for (const registration of input.registrations) {
     if (withContainer.has(`${registration.scope}\n${registration.name}`)) continue;
@@ -126,4 +141,29 @@ export function statesFromRegistrations(registrations: readonly Registration[]):
     labels: r.labels,
     state: !r.online ? "starting" : r.busy ? "busy" : "idle",
   }));
+}
+
+/**
+ * When the daemon stops: every warm-pool runner of `containers` that GitHub lists and that is not
+ * busy, to retire, since no daemon would retire it while this one is down. Busy ones finish their
+ * jobs and go like every ephemeral runner.
+ */
+export function poolRetirements(
+  containers: readonly ManagedContainer[],
+  registrations: readonly Registration[],
+): CleanUp[] {
+  return containers.flatMap((container) => {
+    const name = container.labels["runner-name"] ?? "";
+    const scope = container.labels.scope ?? "";
+    const registration = registrations.find((r) => r.scope === scope && r.name === name);
+    if (container.labels.pool !== "true" || !registration || registration.busy) return [];
+    return [{
+      kind: "retire" as const,
+      scope,
+      runnerId: registration.id,
+      containerId: container.id,
+      runner: name,
+      reason: "the daemon is stopping, and a warm-pool runner is not left behind",
+    }];
+  });
 }

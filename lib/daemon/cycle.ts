@@ -4,13 +4,25 @@ import type { GitHub } from "../github/client.ts";
 import { queuedJobs } from "../github/demand.ts";
 import { describeError } from "../github/errors.ts";
 import { listRepositories, type RepoSelection } from "../github/repos.ts";
-import { deleteRunner, listRegistrations, type RunnerScope, scopeFor } from "../github/runners.ts";
+import { deleteRunner, listRegistrations } from "../github/runners.ts";
 import { matchJob } from "../core/match.ts";
 import { JobBackoff } from "../core/backoff.ts";
-import type { ManagedContainer, ManagedRunner, QueuedJob } from "../core/model.ts";
+import {
+  type ManagedContainer,
+  type ManagedRunner,
+  type QueuedJob,
+  type RunnerKind,
+  type RunnerScope,
+  scopeFor,
+} from "../core/model.ts";
 import { type HostProfile, type Plan, plan } from "../core/plan.ts";
 import type { Metrics } from "./metrics.ts";
-import { type CleanUp, reconcile, statesFromRegistrations } from "../core/reconcile.ts";
+import {
+  type CleanUp,
+  poolRetirements,
+  reconcile,
+  statesFromRegistrations,
+} from "../core/reconcile.ts";
 
 const log = getLogger(["autoscaler", "cycle"]);
 
@@ -40,6 +52,11 @@ export interface CycleSettings {
   idleTimeoutMs: number;
   /** Runners are registered to the job's repository, or to its organization. */
   runnerScope: RunnerScope;
+  /**
+   * `--min-idle`: idle runners of each kind kept ready in every watched scope (each
+   * organization, or each repository with `--runner-scope repo`), recycled at `maxAgeMs`.
+   */
+  pool?: { minIdle: Partial<Record<RunnerKind, number>>; maxAgeMs: number };
 }
 
 /** One observation and the plan made from it. */
@@ -64,7 +81,7 @@ export async function observe(
   sweep = false,
 ): Promise<Observation> {
   const repos = await listRepositories(deps.github, settings.selection, deps.now());
-  const demand = await queuedJobs(deps.github, repos, settings.concurrency);
+  const demand = await queuedJobs(deps.github, repos, settings.concurrency, deps.signal);
   const containers: ManagedContainer[] | null = await deps.backend.containers();
   const scope = (repo: string) => scopeFor(repo, settings.runnerScope);
   const wanted = new Set(
@@ -74,12 +91,16 @@ export async function observe(
   for (const container of containers ?? []) {
     if (container.labels.scope) wanted.add(container.labels.scope);
   }
+  const poolScopes = settings.pool ? [...new Set(repos.map(scope))] : [];
+  // A pool's runner lists are read every cycle: it is told how many runners are ready there.
+  for (const poolScope of poolScopes) wanted.add(poolScope);
   if (sweep) { for (const repo of repos) wanted.add(scope(repo)); }
   const observed = await listRegistrations(
     deps.github,
     [...wanted].sort(),
     settings.runnerPrefix,
     settings.concurrency,
+    deps.signal,
   );
   const reconciled = containers === null
     ? { runners: statesFromRegistrations(observed.registrations), cleanUps: [] }
@@ -89,6 +110,7 @@ export async function observe(
       readScopes: new Set(observed.read),
       now: deps.now(),
       idleTimeoutMs: settings.idleTimeoutMs,
+      poolMaxAgeMs: settings.pool?.maxAgeMs ?? settings.idleTimeoutMs,
     });
   const holdOff = backOff(deps, settings, reconciled.cleanUps, demand.jobs);
   const blind = new Set(observed.unreadable);
@@ -103,6 +125,15 @@ export async function observe(
       runners: reconciled.runners,
       maxRunners: settings.maxRunners,
       archFilter: settings.archFilter,
+      runnerScope: settings.runnerScope,
+      ...(settings.pool
+        ? {
+          pool: {
+            scopes: poolScopes.filter((s) => !blind.has(s)),
+            minIdle: settings.pool.minIdle,
+          },
+        }
+        : {}),
       holdOff,
     }),
     problems: [
@@ -159,6 +190,8 @@ export async function runCycle(
   settings: CycleSettings,
   sweep = false,
 ): Promise<CycleResult> {
+  // The first cycle and every sweep: the image is pulled before a job waits for it.
+  if (sweep) deps.backend.prepare?.();
   const observation = await observe(deps, settings, sweep);
   const { decisions, actions } = observation.plan;
   const count = (decision: string) => decisions.filter((d) => d.decision === decision).length;
@@ -181,7 +214,7 @@ export async function runCycle(
       reason: d.reason,
     });
   }
-  const removed = await cleanUp(deps, observation.cleanUps);
+  const removed = await cleanUp(deps, [...observation.cleanUps, ...reclaimed(observation)]);
   const started: string[] = [];
   for (const action of actions) {
     if (deps.signal.aborted) break;
@@ -220,10 +253,43 @@ export async function runCycle(
 }
 
 /**
+ * Retires the warm pool's idle runners as the daemon stops; `deps.github` must be a client the
+ * stop signal does not cut off. Returns the names of the runners retired.
+ */
+export async function retireWarmPool(
+  deps: Pick<CycleDeps, "github" | "backend">,
+  settings: CycleSettings,
+): Promise<string[]> {
+  const pool = (await deps.backend.containers() ?? []).filter((c) => c.labels.pool === "true");
+  if (pool.length === 0) return [];
+  const scopes = [...new Set(pool.map((c) => c.labels.scope ?? ""))].sort();
+  const observed = await listRegistrations(
+    deps.github,
+    scopes,
+    settings.runnerPrefix,
+    settings.concurrency,
+  );
+  return await cleanUp(deps, poolRetirements(pool, observed.registrations));
+}
+
+/** The retirement of each runner the plan reclaims for a waiting job. */
+function reclaimed(observation: Observation): CleanUp[] {
+  return observation.plan.reclaims.flatMap((r) => {
+    const ids = observation.runners.find((m) => m.name === r.runner && m.scope === r.scope)?.ids;
+    return ids
+      ? [{ kind: "retire", scope: r.scope, runner: r.runner, reason: r.reason, ...ids }]
+      : [];
+  });
+}
+
+/**
  * Removes containers and deletes registrations; a runner is retired registration first, so a
  * busy one's delete (refused by GitHub) leaves its container running, and is retried next cycle.
  */
-async function cleanUp(deps: CycleDeps, cleanUps: CleanUp[]): Promise<string[]> {
+async function cleanUp(
+  deps: Pick<CycleDeps, "github" | "backend">,
+  cleanUps: CleanUp[],
+): Promise<string[]> {
   const removed = new Set<string>();
   for (const step of cleanUps) {
     try {

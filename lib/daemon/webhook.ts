@@ -21,6 +21,7 @@ const BODY_DEADLINE_MS = 10_000;
 export type WebhookResult =
   | "ping"
   | "queued"
+  | "in_progress"
   | "completed"
   | "ignored"
   | "bad-signature"
@@ -32,7 +33,8 @@ export type WebhookResult =
 /**
  * Receives GitHub's `workflow_job` webhooks: checks `X-Hub-Signature-256` against `secret`
  * (401 without a valid one), caps the body (413), answers `ping`, and calls `onJob` for `queued`
- * and `completed` jobs, so the loop can act at once. Other events are 400; nothing here changes
+ * and `completed` jobs, and with `wakeOnStart` for `in_progress` ones (a warm-pool runner was
+ * taken and is to be replaced), so the loop can act at once. Other events are 400; nothing here changes
  * anything by itself. At most `MAX_REQUESTS_AT_ONCE` requests are read at once (more get 503),
  * a body must arrive within `bodyDeadlineMs` (else 408), and `shutdown()` cuts what is still
  * open after `shutdownDeadlineMs`.
@@ -41,8 +43,10 @@ export function serveWebhooks(options: {
   hostname: string;
   port: number;
   secret: string;
-  onJob: (action: "queued" | "completed") => void;
+  onJob: (action: "queued" | "in_progress" | "completed") => void;
   onResult?: (result: WebhookResult) => void;
+  /** Whether a job that started wakes the loop (with a warm pool). */
+  wakeOnStart?: boolean;
   /** Default `BODY_DEADLINE_MS`. */
   bodyDeadlineMs?: number;
   /** Default `SHUTDOWN_DEADLINE_MS`. */
@@ -76,7 +80,10 @@ export function serveWebhooks(options: {
     } catch {
       return answer("bad-request", 400, "body is not JSON");
     }
-    if (action === "queued" || action === "completed") {
+    if (
+      action === "queued" || action === "completed" ||
+      (action === "in_progress" && options.wakeOnStart)
+    ) {
       options.onJob(action);
       return answer(action, 202, `${action}: looking now`);
     }

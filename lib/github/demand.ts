@@ -50,16 +50,20 @@ export interface Demand {
 /**
  * The queued jobs of `repos`: jobs with status `queued` in runs that are `queued` or
  * `in_progress` (later jobs of a run queue while earlier ones run). A repository whose answers
- * fail or are malformed is logged and skipped; the others go on. An auth failure throws.
+ * fail or are malformed is logged and skipped; the others go on. An auth failure throws, and so
+ * does `signal`'s reason once it aborts.
  */
 export async function queuedJobs(
   github: GitHub,
   repos: string[],
   concurrency: number,
+  signal?: AbortSignal,
 ): Promise<Demand> {
   const demand: Demand = { jobs: [], gone: [], problems: [] };
   const forbidden: AuthError[] = [];
   const results = await mapLimit(repos, concurrency, (repo) => repoJobs(github, repo, concurrency));
+  // Stopped: every request failed for that, not for its repository.
+  signal?.throwIfAborted();
   for (const [i, result] of results.entries()) {
     const repo = repos[i]!;
     if (result.status === "fulfilled") {

@@ -8,14 +8,6 @@ import { listAll } from "./list.ts";
 
 const log = getLogger(["autoscaler", "github"]);
 
-/** Where runners are registered: `repo` (the job's repository) or `org` (its organization). */
-export type RunnerScope = "repo" | "org";
-
-/** The scope a runner for a job in `repo` is registered to: `owner/name`, or `owner`. */
-export function scopeFor(repo: string, scope: RunnerScope): string {
-  return scope === "org" ? repo.split("/")[0]! : repo;
-}
-
 /** The REST path of a scope: `repos/owner/name` or `orgs/owner`. */
 function scopePath(scope: string): { path: string; params: Record<string, string> } {
   const [owner, name] = scope.split("/") as [string, string | undefined];
@@ -49,13 +41,14 @@ function isRunner(value: unknown): value is RunnerData {
 /**
  * Our runner registrations in `scopes` (repositories or organizations): those whose name starts
  * with `prefix`. A scope whose runner list cannot be read is reported, so nothing there is
- * started or removed blindly.
+ * started or removed blindly. Once `signal` aborts, its reason is thrown instead.
  */
 export async function listRegistrations(
   github: GitHub,
   scopes: string[],
   prefix: string,
   concurrency: number,
+  signal?: AbortSignal,
 ): Promise<ObservedRegistrations> {
   const results = await mapLimit(scopes, concurrency, async (scope) => {
     const { path, params } = scopePath(scope);
@@ -69,6 +62,8 @@ export async function listRegistrations(
       busy: r.busy,
     }));
   });
+  // Stopped: every list failed for that, not for its scope.
+  signal?.throwIfAborted();
   const observed: ObservedRegistrations = { registrations: [], read: [], unreadable: [] };
   for (const [i, result] of results.entries()) {
     const scope = scopes[i]!;

@@ -13,6 +13,11 @@ export interface RunnerBackend {
   start(action: StartAction, signal: AbortSignal): Promise<string[]>;
   /** Stops and removes one of our containers. */
   remove(containerId: string): Promise<void>;
+  /**
+   * Gets ready for starts without holding the cycle up (the runner image pulled before the
+   * first job needs it); called at the daemon's start and now and then after.
+   */
+  prepare?(): void;
 }
 
 const log = getLogger(["autoscaler", "runners"]);
@@ -25,11 +30,11 @@ export class DryRunBackend implements RunnerBackend {
 
   start(action: StartAction): Promise<string[]> {
     log.info(
-      "Dry run: would start {count} {runnerKind} runner(s) for {repo} with labels {labels}",
+      "Dry run: would start {count} {runnerKind} runner(s) for {what} with labels {labels}",
       {
         count: action.count,
         runnerKind: action.runnerKind,
-        repo: action.repo,
+        what: action.repo ?? `the warm pool of ${action.scope}`,
         labels: action.labels.join(","),
       },
     );

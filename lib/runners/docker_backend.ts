@@ -12,8 +12,6 @@ import {
   JitUnavailable,
   registerJitRunner,
   registrationToken,
-  type RunnerScope,
-  scopeFor,
 } from "../github/runners.ts";
 import type { StartAction } from "../core/plan.ts";
 
@@ -33,8 +31,6 @@ export interface DockerRunnerSettings {
   memoryMiB: number;
   pidsLimit: number;
   runnerGroupId: number;
-  /** Register to the job's repository or to its organization. */
-  scope: RunnerScope;
   /** Our runners' names start with this (`autoscaler-<host>-`). */
   namePrefix: string;
   /** The web address `config.sh --url` takes, where JIT is not available (`https://github.com`). */
@@ -54,6 +50,8 @@ export class DockerBackend implements RunnerBackend {
   #inUse = new Set<string>();
   /** False once GitHub answered generate-jitconfig with 404 (GitHub Enterprise Server < 3.10). */
   #jit = true;
+  /** A pull `prepare` began, which a start waits for rather than pulling again. */
+  #preparing: Promise<void> | null = null;
 
   constructor(
     private docker: Docker,
@@ -77,7 +75,16 @@ export class DockerBackend implements RunnerBackend {
     return this.docker.remove(containerId);
   }
 
+  prepare(): void {
+    this.#preparing ??= this.#ensureImage().catch((error) => {
+      log.warn("Could not make sure the runner image is here: {error}", {
+        error: describeError(error),
+      });
+    }).finally(() => this.#preparing = null);
+  }
+
   async start(action: StartAction, signal: AbortSignal): Promise<string[]> {
+    await this.#preparing;
     await this.#ensureImage();
     const started: string[] = [];
     for (let i = 0; i < action.count && !signal.aborted; i++) {
@@ -89,8 +96,9 @@ export class DockerBackend implements RunnerBackend {
   }
 
   /**
-   * Before each start: the image can vanish while the daemon runs (`docker image prune -a`), and
-   * `docker run` (told `--pull never`) must not pull it itself under its start timeout.
+   * Before each start, and in `prepare`: the image can vanish while the daemon runs (`docker
+   * image prune -a`), and `docker run` (told `--pull never`) must not pull it itself under its
+   * start timeout.
    */
   async #ensureImage(): Promise<void> {
     const { image, pull, terminal } = this.settings;
@@ -106,11 +114,14 @@ export class DockerBackend implements RunnerBackend {
       ? null
       : this.settings.slots[kind]?.find((s) => !this.#inUse.has(s.id));
     if (kind !== "cpu" && !slot) {
-      log.warn("No free {kind} device for another runner for {repo}", { kind, repo: action.repo });
+      log.warn("No free {kind} device for another runner for {scope}", {
+        kind,
+        scope: action.scope,
+      });
       return null;
     }
     const name = `${this.settings.namePrefix}${crypto.randomUUID().slice(0, 8)}`;
-    const scope = scopeFor(action.repo, this.settings.scope);
+    const scope = action.scope;
     const registration = await this.#register(scope, name, action.labels);
     let containerId: string;
     try {
@@ -121,7 +132,7 @@ export class DockerBackend implements RunnerBackend {
           "runner-name": name,
           "runner-id": registration.id === null ? "" : String(registration.id),
           scope,
-          repo: action.repo,
+          ...(action.repo === null ? { pool: "true" } : { repo: action.repo }),
           kind,
           labels: action.labels.join(","),
           created: this.now().toISOString(),
@@ -151,10 +162,10 @@ export class DockerBackend implements RunnerBackend {
       throw error;
     }
     if (slot) this.#inUse.add(slot.id);
-    log.info("Started {kind} runner {name} for {repo} in container {container}", {
+    log.info("Started {kind} runner {name} for {what} in container {container}", {
       kind,
       name,
-      repo: action.repo,
+      what: action.repo ?? `the warm pool of ${scope}`,
       container: containerId.slice(0, 12),
     });
     return name;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { ManagedRunner, QueuedJob } from "../../lib/core/model.ts";
-import { type HostProfile, plan, type PlanInput } from "../../lib/core/plan.ts";
+import { type HostProfile, type Plan, plan, type PlanInput } from "../../lib/core/plan.ts";
 
 const BASE = ["self-hosted", "linux", "x64", "docker"];
 const CPU_HOST: HostProfile = {
@@ -42,7 +42,14 @@ function runner(
 }
 
 function decide(input: Partial<PlanInput> & Pick<PlanInput, "jobs">) {
-  return plan({ host: CPU_HOST, runners: [], maxRunners: 4, archFilter: true, ...input });
+  return plan({
+    host: CPU_HOST,
+    runners: [],
+    maxRunners: 4,
+    archFilter: true,
+    runnerScope: "repo",
+    ...input,
+  });
 }
 
 Deno.test("plan starts one runner per compatible job and groups them per repo and kind", () => {
@@ -60,6 +67,7 @@ Deno.test("plan starts one runner per compatible job and groups them per repo an
   assert.deepEqual(result.actions, [
     {
       kind: "start",
+      scope: "octo/app",
       repo: "octo/app",
       runnerKind: "cpu",
       labels: CPU_HOST.labels,
@@ -68,6 +76,7 @@ Deno.test("plan starts one runner per compatible job and groups them per repo an
     },
     {
       kind: "start",
+      scope: "octo/lib",
       repo: "octo/lib",
       runnerKind: "cpu",
       labels: CPU_HOST.labels,
@@ -189,14 +198,8 @@ Deno.test("plan is deterministic whatever the order of its input", () => {
         createdAt: `2026-11-28T10:00:0${i % 5}Z`,
       }),
   );
-  const a = plan({ host: GPU_HOST, jobs, runners: [], maxRunners: 5, archFilter: true });
-  const b = plan({
-    host: GPU_HOST,
-    jobs: [...jobs].reverse(),
-    runners: [],
-    maxRunners: 5,
-    archFilter: true,
-  });
+  const a = decide({ host: GPU_HOST, jobs, maxRunners: 5 });
+  const b = decide({ host: GPU_HOST, jobs: [...jobs].reverse(), maxRunners: 5 });
   assert.deepEqual(a, b);
   assert.equal(a.decisions.filter((d) => d.decision === "provision").length, 5);
 });
@@ -224,4 +227,103 @@ Deno.test("plan skips a job whose labels span two accelerator kinds: no runner o
     result.decisions[0]!.reason,
     "no runner of this host has all its labels: an NVIDIA GPU runner lacks openvino",
   );
+});
+
+/** A decision run with a warm pool of `minIdle` in the organizations `scopes`. */
+function withPool(
+  minIdle: Partial<Record<"cpu" | "cuda", number>>,
+  scopes: string[],
+  input: Partial<PlanInput>,
+) {
+  return decide({ jobs: [], runnerScope: "org", pool: { scopes, minIdle }, ...input });
+}
+
+const pooled = (plan: Plan) =>
+  plan.actions.filter((a) => a.repo === null).map((a) => [a.scope, a.runnerKind, a.count]);
+
+Deno.test("the warm pool tops every scope up to its minimum, counting runners that cover no job", () => {
+  const result = withPool({ cpu: 2 }, ["octo", "acme"], {
+    runners: [runner("idle", CPU_HOST.labels, { scope: "octo" })],
+  });
+  assert.deepEqual(pooled(result), [["acme", "cpu", 2], ["octo", "cpu", 1]]);
+  assert.deepEqual(result.actions.map((a) => a.jobIds), [[], []]);
+  assert.deepEqual(result.reclaims, []);
+});
+
+Deno.test("a pool runner that a job takes is replaced, while the job waits for it", () => {
+  const jobs = [job(["self-hosted"]), job(["self-hosted"])];
+  const result = withPool({ cpu: 2 }, ["octo"], {
+    jobs,
+    maxRunners: 6,
+    runners: [
+      runner("idle", CPU_HOST.labels, { name: "p1", scope: "octo" }),
+      runner("idle", CPU_HOST.labels, { name: "p2", scope: "octo" }),
+    ],
+  });
+  assert.deepEqual(result.decisions.map((d) => d.reason), [
+    "covered by idle runner p1",
+    "covered by idle runner p2",
+  ]);
+  assert.deepEqual(pooled(result), [["octo", "cpu", 2]]);
+});
+
+Deno.test("the pool comes after the jobs: --max-runners and one runner per GPU bound it", () => {
+  const result = withPool({ cpu: 2, cuda: 2 }, ["octo"], {
+    host: GPU_HOST,
+    jobs: [job(["self-hosted"])],
+    maxRunners: 5,
+    runners: [runner("busy", GPU_HOST.kinds.cuda!.labels, { scope: "octo" })],
+  });
+  assert.equal(result.decisions[0]!.decision, "provision");
+  // Three places left of five: the CPU pool takes two, the GPU pool the last (one GPU is free).
+  assert.deepEqual(pooled(result), [["octo", "cpu", 2], ["octo", "cuda", 1]]);
+});
+
+Deno.test("a GPU job waiting for the GPU reclaims an idle pool runner that cannot take it", () => {
+  const oneGpu = {
+    ...GPU_HOST,
+    kinds: { ...GPU_HOST.kinds, cuda: { ...GPU_HOST.kinds.cuda!, capacity: 1 } },
+  };
+  const gpuJob = job(["self-hosted", "cuda"], { repo: "acme/train" });
+  const result = withPool({ cuda: 1 }, ["octo", "acme"], {
+    host: oneGpu,
+    jobs: [gpuJob],
+    runners: [runner("idle", oneGpu.kinds.cuda.labels, { name: "gpu-pool", scope: "octo" })],
+  });
+  assert.deepEqual(result.decisions.map((d) => [d.decision, d.reason]), [[
+    "wait",
+    "all 1 NVIDIA GPU in use",
+  ]]);
+  assert.deepEqual(result.reclaims, [
+    { runner: "gpu-pool", scope: "octo", reason: "a waiting job needs its place (cuda)" },
+  ]);
+  assert.deepEqual(pooled(result), []);
+});
+
+Deno.test("a job held by --max-runners reclaims an idle runner of another scope, no other", () => {
+  const result = withPool({ cpu: 1 }, ["octo", "acme"], {
+    jobs: [job(["self-hosted"], { repo: "acme/app" })],
+    maxRunners: 2,
+    runners: [
+      runner("busy", CPU_HOST.labels, { name: "busy", scope: "acme" }),
+      runner("idle", CPU_HOST.labels, { name: "octo-pool", scope: "octo" }),
+    ],
+  });
+  assert.equal(result.decisions[0]!.decision, "wait");
+  assert.deepEqual(result.reclaims.map((r) => r.runner), ["octo-pool"]);
+  assert.deepEqual(pooled(result), []);
+});
+
+Deno.test("without a pool an idle runner no job can take gives way; a starting one does not", () => {
+  const result = decide({
+    jobs: [job(["self-hosted"]), job(["self-hosted"], { repo: "octo/lib" })],
+    maxRunners: 2,
+    runners: [
+      runner("idle", CPU_HOST.labels, { scope: "octo/other" }),
+      runner("starting", CPU_HOST.labels, { scope: "octo/other" }),
+    ],
+  });
+  assert.deepEqual(result.decisions.map((d) => d.decision), ["wait", "wait"]);
+  assert.deepEqual(result.reclaims.map((r) => r.runner), ["autoscaler-h-idle"]);
+  assert.deepEqual(result.actions, []);
 });

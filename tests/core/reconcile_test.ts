@@ -38,6 +38,7 @@ function run(input: Partial<ReconcileInput>) {
     readScopes: new Set(["o/r"]),
     now: NOW,
     idleTimeoutMs: 300_000,
+    poolMaxAgeMs: 3_600_000,
     ...input,
   });
 }
@@ -129,4 +130,31 @@ Deno.test("reconcile: containers of scopes whose runners were not read are left 
   });
   assert.deepEqual(result.runners, [{ name: "a", scope: "o/r", labels: LABELS, state: "busy" }]);
   assert.deepEqual(result.cleanUps, []);
+});
+
+Deno.test("reconcile: an online pool runner outlives the idle timeout until the pool's maximum age", () => {
+  const pool = (name: string, ageS: number) =>
+    container(name, { ageS, labels: { "runner-name": name, scope: "o/r", pool: "true" } });
+  const result = run({
+    containers: [
+      pool("a", 400),
+      pool("bb", 4000),
+      pool("ccc", 400),
+      container("dddd", { ageS: 400 }),
+    ],
+    registrations: [
+      registration("a"),
+      registration("bb"),
+      registration("ccc", { online: false }),
+      registration("dddd"),
+    ],
+  });
+  assert.deepEqual(result.runners.map((r) => [r.name, r.state, r.ids]), [
+    ["a", "idle", { runnerId: 100, containerId: "id-a" }],
+  ]);
+  assert.deepEqual(result.cleanUps.map((c) => [c.runner, c.reason]), [
+    ["bb", "a warm-pool runner older than 3600 s"],
+    ["ccc", "not online after 300 s"],
+    ["dddd", "idle for more than 300 s"],
+  ]);
 });

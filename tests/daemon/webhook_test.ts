@@ -9,6 +9,7 @@ async function withReceiver(
   fn: (
     post: (event: string, body: string, signature?: string | null) => Promise<Response>,
   ) => Promise<void>,
+  wakeOnStart = false,
 ) {
   const jobs: string[] = [];
   const results: WebhookResult[] = [];
@@ -18,6 +19,7 @@ async function withReceiver(
     secret: SECRET,
     onJob: (action) => jobs.push(action),
     onResult: (result) => results.push(result),
+    wakeOnStart,
   });
   const post = async (event: string, body: string, signature?: string | null) =>
     await fetch(`http://127.0.0.1:${server.port}/`, {
@@ -54,6 +56,18 @@ Deno.test("webhooks: signed ping and workflow_job events are accepted; queued an
   });
   assert.deepEqual(jobs, ["queued", "completed"]);
   assert.deepEqual(results, ["ping", "queued", "ignored", "completed"]);
+});
+
+Deno.test("webhooks: with a warm pool a job started wakes too: a pool runner was taken", async () => {
+  const { jobs, results } = await withReceiver(async (post) => {
+    for (const action of ["queued", "in_progress", "completed", "waiting"]) {
+      const response = await post("workflow_job", JSON.stringify({ action }));
+      assert.equal(response.status, 202);
+      await response.body?.cancel();
+    }
+  }, true);
+  assert.deepEqual(jobs, ["queued", "in_progress", "completed"]);
+  assert.deepEqual(results, ["queued", "in_progress", "completed", "ignored"]);
 });
 
 Deno.test("webhooks: bad or missing signatures, wrong events, bad bodies and floods change nothing", async () => {

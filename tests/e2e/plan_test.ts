@@ -232,6 +232,16 @@ const USAGE: [string[], RegExp][] = [
     /Invalid --interval "0": give seconds, at least 0.01/,
   ],
   [["run", "--docker-timeout", "0"], /Invalid --docker-timeout "0": give seconds from 1 to 600/],
+  [["run", "--min-idle", "two"], /Invalid --min-idle "two": give a number of idle runners/],
+  [["run", "--min-idle", "gpu=1"], /Invalid --min-idle "gpu=1": .*kinds: cpu, cuda, rocm/],
+  [["run", "--min-idle", "cpu=1,cpu=2"], /Invalid --min-idle "cpu=1,cpu=2"/],
+  [["run", "--min-idle", "2"], /--min-idle with --runner-scope repo .* --repo/],
+  [["run", "--min-idle", "2", "--repo", "a/b", "--owner", "c"], /--runner-scope org/],
+  [
+    ["run", "--min-idle", "2", "--runner-scope", "org", "--once"],
+    /--min-idle keeps runners ready between cycles; it does not go with --once/,
+  ],
+  [["run", "--pool-max-age", "59"], /Invalid --pool-max-age "59": .*at least 60/],
 ];
 
 Deno.test("runner CPUs or memory beyond the host's are a usage error, before anything starts", async () => {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { deadlineFetch } from "../../lib/github/client.ts";
 import { spawnCli } from "../helpers/cli.ts";
-import { TOKEN } from "../helpers/sim.ts";
+import { TOKEN, withSimulator } from "../helpers/sim.ts";
 
 /** A server on 127.0.0.1 that accepts connections and never answers; closed by `close()`. */
 function hungServer() {
@@ -125,5 +125,33 @@ Deno.test("faults: a download that keeps coming is never cut; one that stalls mi
       response.arrayBuffer(),
       /GET http:\/\/127\.0\.0\.1:\d+\/asset: no answer within 1 s/,
     );
+  });
+});
+
+Deno.test("faults: SIGTERM while every repository's request hangs is told once, not per repository", async () => {
+  await withSimulator(async (sim) => {
+    for (const name of ["a", "b", "c"]) sim.world.addRepo(`acme/${name}`, { org: true });
+    const hang = {
+      path: /\/actions\/runs$/,
+      status: 200,
+      body: "",
+      times: 3,
+      mode: "hang" as const,
+    };
+    sim.faults.push(hang);
+    const daemon = await spawnCli(["run", "--dry-run", "--api-url", sim.url], {
+      env: { GH_TOKEN: TOKEN },
+    });
+    try {
+      const deadline = Date.now() + 15_000;
+      while (hang.times > 0) {
+        if (Date.now() > deadline) throw new Error(`not all three hang:\n${daemon.log()}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    } finally {
+      assert.equal(await daemon.stop(), 0, daemon.log());
+    }
+    assert.match(daemon.log(), /Cycle 1 cut short: Stopped by SIGTERM/);
+    assert.doesNotMatch(daemon.log(), /Skipped|WARNING|ERROR/);
   });
 });

@@ -150,7 +150,8 @@ const ROWS: Row[] = [
   },
   {
     name: "the image check fails",
-    docker: [["image", "fail", 1]],
+    // The first check is the daemon's own as it starts (a warning), the second a start's.
+    docker: [["image", "fail", 2]],
     line: /ERROR: Could not start runners for acme\/app: Cannot pull image/,
   },
 ];

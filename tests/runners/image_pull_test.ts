@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { makeX64Host, spawnCli } from "../helpers/cli.ts";
 import { TOKEN, withSimulator } from "../helpers/sim.ts";
+import type { GitHubSimulator } from "../../lib/simulator/server.ts";
 
 /**
  * A docker whose image is present while `<dir>/image` exists; `pull` makes it and `run` fails
@@ -20,11 +21,23 @@ function dockerWithImageFile(dir: string): string {
 esac`;
 }
 
-Deno.test("faults: an image removed while the daemon runs is pulled again before the next start", async () => {
+/**
+ * A daemon on a host whose docker is `dockerWithImageFile`, the image there from the start when
+ * `present`; `fn` gets the docker calls so far and a way to wait for them.
+ */
+async function withImageFile(
+  present: boolean,
+  fn: (
+    sim: GitHubSimulator,
+    dir: string,
+    calls: () => Promise<string>,
+    until: (what: string, done: () => Promise<boolean>) => Promise<void>,
+  ) => Promise<void>,
+) {
   await withSimulator(async (sim) => {
     const dir = await Deno.makeTempDir();
     const host = await makeX64Host({ docker: dockerWithImageFile(dir) });
-    await Deno.writeTextFile(`${dir}/image`, "");
+    if (present) await Deno.writeTextFile(`${dir}/image`, "");
     sim.world.addRepo("acme/api", { org: true });
     const daemon = await spawnCli(
       ["run", "--api-url", sim.url, "--interval", "0.5", "--max-runners", "4", "--root", host.root],
@@ -41,19 +54,34 @@ Deno.test("faults: an image removed while the daemon runs is pulled again before
       }
     };
     try {
-      sim.world.addRun("acme/api", { name: "CI", jobs: [{ name: "a", labels: ["self-hosted"] }] });
-      await until("first start", async () => (await calls()).includes("run"));
-      await Deno.remove(`${dir}/image`); // docker image prune -a
-      sim.world.addRun("acme/api", { name: "CI", jobs: [{ name: "b", labels: ["self-hosted"] }] });
-      await until(
-        "a pull and a start",
-        async () => /^run\n(run\n)*pull\nrun\n/.test(await calls()),
-      );
-      assert.doesNotMatch(await calls(), /without --pull never/);
+      await fn(sim, dir, calls, until);
     } finally {
       await daemon.stop();
       await host.remove();
       await Deno.remove(dir, { recursive: true });
     }
+  });
+}
+
+Deno.test("a missing image is pulled as the daemon starts, before any job needs it", async () => {
+  await withImageFile(false, async (sim, _dir, calls, until) => {
+    await until("a pull", async () => (await calls()) === "pull\n");
+    sim.world.addRun("acme/api", { name: "CI", jobs: [{ name: "a", labels: ["self-hosted"] }] });
+    await until("a start", async () => (await calls()).includes("run"));
+    assert.equal(await calls(), "pull\nrun\n");
+  });
+});
+
+Deno.test("faults: an image removed while the daemon runs is pulled again before the next start", async () => {
+  await withImageFile(true, async (sim, dir, calls, until) => {
+    sim.world.addRun("acme/api", { name: "CI", jobs: [{ name: "a", labels: ["self-hosted"] }] });
+    await until("first start", async () => (await calls()).includes("run"));
+    await Deno.remove(`${dir}/image`); // docker image prune -a
+    sim.world.addRun("acme/api", { name: "CI", jobs: [{ name: "b", labels: ["self-hosted"] }] });
+    await until(
+      "a pull and a start",
+      async () => /^run\n(run\n)*pull\nrun\n/.test(await calls()),
+    );
+    assert.doesNotMatch(await calls(), /without --pull never/);
   });
 });
