@@ -52,6 +52,11 @@ export interface SimulatorOptions {
   jit?: boolean;
   /** How long a stand-in runner works on a job, in seconds. */
   jobSeconds?: number;
+  /**
+   * How long a stand-in runner takes from its start to online, in seconds (GitHub's runner
+   * takes seconds to boot and connect); 0 by default.
+   */
+  runnerBootSeconds?: number;
   /** The `x-oauth-scopes` header of a classic token's answers (`repo, workflow`). */
   scopes?: string;
   /** Added to every REST answer, to measure a cycle as over a network. */
@@ -564,7 +569,7 @@ export class GitHubSimulator {
     const runner = this.world.addRunner(scope, { name: body.name, labels: labels as string[] });
     const secret = crypto.randomUUID();
     this.#runnerSecrets.set(runner.id, secret);
-    const config = btoa(`url=${this.url}\nrunner_id=${runner.id}\nsecret=${secret}\n`);
+    const config = btoa(`url=${this.url}\n${this.#runnerSettings(runner.id, secret)}`);
     this.jitConfigs.push(config);
     return json(201, { runner: runnerJson(runner), encoded_jit_config: config });
   }
@@ -592,7 +597,12 @@ export class GitHubSimulator {
     const secret = crypto.randomUUID();
     this.#runnerSecrets.set(runner.id, secret);
     this.registrations.push(token.trim());
-    return new Response(`runner_id=${runner.id}\nsecret=${secret}\n`);
+    return new Response(this.#runnerSettings(runner.id, secret));
+  }
+
+  /** What a stand-in runner is told at registration: who it is, and how long it boots. */
+  #runnerSettings(id: number, secret: string): string {
+    return `runner_id=${id}\nsecret=${secret}\nboot=${this.#options.runnerBootSeconds ?? 0}\n`;
   }
 
   #deleteRunner(scope: string, id: string): Response {
@@ -613,7 +623,8 @@ export class GitHubSimulator {
   /**
    * What the stand-in runner in the test image speaks (not GitHub's REST API), with its secret
    * as the body: come online, ask for a job (`job <id> <seconds>`, or `none` while there is no
-   * job or `holdRunners` is set), report it done. A deleted runner gets 404.
+   * job or `holdRunners` is set), report it done. A deleted runner gets 404. Like GitHub's
+   * broker, asking for a job is a long poll: the answer waits up to a second for one.
    */
   async #runnerProtocol(request: Request, id: number, step: string): Promise<Response> {
     const runner = this.world.runners.find((r) => r.id === id);
@@ -626,8 +637,15 @@ export class GitHubSimulator {
       return new Response("ok\n");
     }
     if (step === "acquire") {
-      const [job] = runner.busy || this.holdRunners ? [] : this.world.dispatch(runner);
-      return new Response(job ? `job ${job.id} ${this.#options.jobSeconds ?? 1}\n` : "none\n");
+      const until = performance.now() + 1000;
+      for (;;) {
+        const [job] = runner.busy || this.holdRunners ? [] : this.world.dispatch(runner);
+        if (job) return new Response(`job ${job.id} ${this.#options.jobSeconds ?? 1}\n`);
+        if (performance.now() > until || this.#stopping.signal.aborted) {
+          return new Response("none\n");
+        }
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
     }
     const job = this.world.jobs.find((j) => j.runnerId === id && j.status === "in_progress");
     if (job) this.world.completeJob(job);

@@ -14,20 +14,23 @@ field() { printf '%s\n' "$config" | sed -n "s/^$1=//p"; }
 url=$(field url)
 id=$(field runner_id)
 secret=$(field secret)
+boot=$(field boot)
 # The secret goes in a file, never on a command line, which every user can read in /proc.
 umask 077
 printf '%s' "$secret" >/tmp/runner-secret
 call() {
   wget -q -O - --post-file /tmp/runner-secret "$url/_simulator/runners/$id/$1"
 }
+# GitHub's runner takes seconds to boot before it connects; the simulator says how many.
+sleep "${boot:-0}"
 echo "runner $id: connecting to $url as uid $(id -u)"
 call connect >/dev/null
+# Each call waits up to a second for a job, as the runner's long poll of GitHub's broker does.
 while :; do
   answer=$(call acquire)
   case "$answer" in
     job*) break ;;
   esac
-  sleep 0.2
 done
 set -- $answer
 echo "runner $id: running job $2 for $3 s"
