@@ -112,6 +112,28 @@ function takeCover(
   return null;
 }
 
+interface TrieNode<T> {
+  next: Map<string, TrieNode<T>>;
+  value?: T;
+}
+
+/** Values kept per list of labels, found label by label: no key string is built per job. */
+class LabelTrie<T> {
+  #root: TrieNode<T> = { next: new Map() };
+
+  /** The value for `labels`, made by `make` the first time. */
+  get(labels: readonly string[], make: () => T): T {
+    let node = this.#root;
+    for (const label of labels) {
+      let next = node.next.get(label);
+      if (next === undefined) node.next.set(label, next = { next: new Map() });
+      node = next;
+    }
+    if (!("value" in node)) node.value = make();
+    return node.value as T;
+  }
+}
+
 /** What a job's labels alone decide, computed once per distinct set of labels. */
 interface LabelVerdict {
   /** GitHub's label rule, and whether a label names an architecture. */
@@ -120,6 +142,9 @@ interface LabelVerdict {
   runnerKind: RunnerKind;
   /** Why this host starts no runner for such a job, or null. */
   unfit: string | null;
+  /** The reasons of a job started for, or waiting for a device of, its kind. */
+  starting: string;
+  kindFull: string;
 }
 
 function labelVerdict(labels: readonly string[], host: HostProfile, hostLabels: Set<string>) {
@@ -138,11 +163,14 @@ function labelVerdict(labels: readonly string[], host: HostProfile, hostLabels: 
         `${KIND_NAMES[runnerKind]} runner lacks ${lacking.join(", ")}`;
     }
   }
+  const capacity = kind?.capacity ?? 0;
   return {
     match: matchLabels(labels, hostLabels),
     lowered: labels.map((l) => l.toLowerCase()),
     runnerKind,
     unfit,
+    starting: `starting a ${KIND_NAMES[runnerKind]} runner for it`,
+    kindFull: `all ${capacity} ${KIND_NAMES[runnerKind]}${capacity > 1 ? "s" : ""} in use`,
   };
 }
 
@@ -183,7 +211,10 @@ export function plan(input: PlanInput): Plan {
     spare.set(runner.scope, list);
   }
   const hostLabels = new Set(host.labels.map((l) => l.toLowerCase()));
-  const verdicts = new Map<string, LabelVerdict>();
+  const verdicts = new LabelTrie<LabelVerdict>();
+  // Reasons shared by many jobs are made once.
+  const full = `no capacity: ${input.maxRunners} of ${input.maxRunners} runners in use ` +
+    "(--max-runners)";
   let started = 0;
   const decisions: JobDecision[] = [];
   const actions = new Map<string, StartAction>();
@@ -191,12 +222,7 @@ export function plan(input: PlanInput): Plan {
   const starved: (RunnerKind | null)[] = [];
 
   for (const job of [...input.jobs].sort(byAge)) {
-    const key = job.labels.join("\n");
-    let verdict = verdicts.get(key);
-    if (verdict === undefined) {
-      verdict = labelVerdict(job.labels, host, hostLabels);
-      verdicts.set(key, verdict);
-    }
+    const verdict = verdicts.get(job.labels, () => labelVerdict(job.labels, host, hostLabels));
     const refusal = !verdict.match.compatible
       ? verdict.match
       : input.archFilter && !verdict.match.namesArch
@@ -233,8 +259,7 @@ export function plan(input: PlanInput): Plan {
       decisions.push({
         job,
         decision: "wait",
-        reason: `no capacity: ${input.maxRunners} of ${input.maxRunners} runners in use ` +
-          "(--max-runners)",
+        reason: full,
         runnerKind,
       });
       continue;
@@ -244,8 +269,7 @@ export function plan(input: PlanInput): Plan {
       decisions.push({
         job,
         decision: "wait",
-        reason: `all ${kind.capacity} ${KIND_NAMES[runnerKind]}${kind.capacity > 1 ? "s" : ""} ` +
-          "in use",
+        reason: verdict.kindFull,
         runnerKind,
       });
       continue;
@@ -268,7 +292,7 @@ export function plan(input: PlanInput): Plan {
     decisions.push({
       job,
       decision: "provision",
-      reason: `starting a ${KIND_NAMES[runnerKind]} runner for it`,
+      reason: verdict.starting,
       runnerKind,
     });
   }
