@@ -1,0 +1,169 @@
+/**
+ * The latency a user feels, end to end: a daemon process against the simulator, and where an
+ * engine answers, a real Docker engine with the stand-in runner image, whose runner boots for
+ * `BOOT_SECONDS` before it comes online (as GitHub's does) and then long-polls for a job. Per
+ * job: queued → its runner's container running (ours alone), and queued → the job started (ours,
+ * the runner's boot, the simulator's assignment); cold, or with a warm pool (`--min-idle`).
+ */
+import { sign } from "@octokit/webhooks-methods";
+import { GitHubSimulator } from "../lib/simulator/server.ts";
+import { SimWorld } from "../lib/simulator/world.ts";
+import { runnerPrefix } from "../lib/commands/setup.ts";
+import { cliCommand, TEST_HOST_ID } from "../tests/helpers/cli.ts";
+import { TEST_IMAGE } from "../tests/helpers/runner_image.ts";
+
+/** How long the stand-in runner boots before it comes online, in seconds. */
+export const BOOT_SECONDS = 2;
+
+/** The poll interval of the poll mode, in seconds. */
+export const POLL_SECONDS = 2;
+
+const TOKEN = "ghp_" + "L".repeat(36);
+const SECRET = "bench-secret";
+
+/** One way of running the daemon for the measurement. */
+export interface LatencySetup {
+  mode: "webhook" | "poll";
+  /** Keep one idle runner ready (`--min-idle 1`); needs the engine. */
+  warm: boolean;
+  /** Start real containers; without, a dry run and only the start decision is timed. */
+  engine: boolean;
+  jobs: number;
+}
+
+/** Seconds per job: to its container running (or, dry, the start decision) and to its start. */
+export interface Latencies {
+  running: number[];
+  started: number[];
+}
+
+/** Measures `setup.jobs` jobs queued one after another; `signal` cuts the measurement short. */
+export async function latencies(setup: LatencySetup, signal: AbortSignal): Promise<Latencies> {
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${dir}/secret`, SECRET);
+  const sim = new GitHubSimulator({
+    tokens: [TOKEN],
+    world: new SimWorld(),
+    jobSeconds: 0,
+    runnerBootSeconds: BOOT_SECONDS,
+  });
+  await sim.start();
+  sim.world.addRepo("org/app", { org: true });
+  const prefix = `bench${crypto.randomUUID().slice(0, 4)}`;
+  const ours = runnerPrefix(Deno.hostname(), TEST_HOST_ID, prefix);
+  const child = (await cliCommand([
+    "run",
+    "--api-url",
+    sim.url,
+    "--max-runners",
+    "4",
+    "--name-prefix",
+    prefix,
+    "--interval",
+    setup.mode === "poll" ? String(POLL_SECONDS) : "3600",
+    ...(setup.engine ? ["--image", TEST_IMAGE, "--network", "host"] : ["--dry-run"]),
+    ...(setup.warm ? ["--min-idle", "1", "--runner-scope", "org"] : []),
+    ...(setup.mode === "webhook"
+      ? ["--webhook-listen", "127.0.0.1:0", "--webhook-secret-file", `${dir}/secret`]
+      : []),
+  ], { env: { GH_TOKEN: TOKEN } })).spawn();
+  child.stdout.cancel();
+  let log = "";
+  const reading = (async () => {
+    for await (const chunk of child.stderr) log += new TextDecoder().decode(chunk);
+  })();
+  const until = async (what: string, done: () => boolean | Promise<boolean>) => {
+    const deadline = Date.now() + 30_000;
+    while (!(await done())) {
+      signal.throwIfAborted();
+      if (Date.now() > deadline) throw new Error(`no ${what} within 30 s; daemon log:\n${log}`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  };
+  const result: Latencies = { running: [], started: [] };
+  try {
+    await until("first cycle", () => log.includes("Found 1 repos"));
+    const port = log.match(/Receiving webhooks on 127\.0\.0\.1:(\d+)/)?.[1];
+    const readyRunners = () =>
+      sim.world.runners.filter((r) => r.name.startsWith(ours) && r.status === "online" && !r.busy);
+    for (let i = 0; i < setup.jobs; i++) {
+      if (setup.warm) await until("a pool runner online", () => readyRunners().length > 0);
+      // A job comes at any moment of the poll interval, not just after the last one ended.
+      if (setup.mode === "poll") {
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * POLL_SECONDS * 1000));
+      }
+      const { jobs } = sim.world.addRun("org/app", {
+        name: "CI",
+        jobs: [{ name: `j${i}`, labels: ["self-hosted"] }],
+      });
+      const job = jobs[0]!;
+      const queued = performance.now();
+      if (port) await webhook(port, job.id, "queued");
+      const decisions = (log.match(/would start/g) ?? []).length;
+      if (!setup.warm) {
+        await until(
+          "a runner for the job",
+          async () =>
+            setup.engine
+              ? await containerFor(job.id)
+              : (log.match(/would start/g) ?? []).length > decisions,
+        );
+        result.running.push((performance.now() - queued) / 1000);
+      }
+      if (!setup.engine) {
+        sim.world.cancelJob(job);
+        continue;
+      }
+      await until("the job started", () => job.status !== "queued");
+      result.started.push((performance.now() - queued) / 1000);
+      // As GitHub does: with a pool it wakes the daemon to replace the runner taken.
+      if (port) await webhook(port, job.id, "in_progress");
+      await until("the job done", () => job.status === "completed");
+    }
+  } finally {
+    child.kill("SIGTERM");
+    await child.status;
+    await reading;
+    await sim.stop();
+    await removeContainers(prefix);
+    await Deno.remove(dir, { recursive: true });
+  }
+  return result;
+}
+
+/** Sends the `workflow_job` webhook GitHub would send for `jobId`. */
+async function webhook(port: string, jobId: number, action: string): Promise<void> {
+  const body = JSON.stringify({ action, workflow_job: { id: jobId } });
+  const response = await fetch(`http://127.0.0.1:${port}/`, {
+    method: "POST",
+    headers: {
+      "x-github-event": "workflow_job",
+      "x-hub-signature-256": await sign(SECRET, body),
+    },
+    body,
+  });
+  await response.body?.cancel();
+}
+
+async function docker(...args: string[]): Promise<string> {
+  const out = await new Deno.Command("docker", { args, stdout: "piped", stderr: "null" }).output()
+    .catch(() => null);
+  return out ? new TextDecoder().decode(out.stdout).trim() : "";
+}
+
+/** Whether a container made for `jobId` is running. */
+async function containerFor(jobId: number): Promise<boolean> {
+  return await docker(
+    "ps",
+    "--quiet",
+    "--filter",
+    `label=io.github-autoscaler.for-job=${jobId}`,
+  ) !==
+    "";
+}
+
+async function removeContainers(prefix: string): Promise<void> {
+  const left = (await docker("ps", "--all", "--quiet", "--filter", `name=${prefix}`)).split("\n")
+    .filter(Boolean);
+  if (left.length > 0) await docker("rm", "--force", ...left);
+}
