@@ -1,6 +1,6 @@
 import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
 import { getLogger, type LogLevel } from "@logtape/logtape";
-import type { Command, Deps } from "./lib/commands/command.ts";
+import { type Command, type Deps, STOP_GRACE_MS } from "./lib/commands/command.ts";
 import { demoCommand } from "./lib/commands/demo.ts";
 import { detectCommand } from "./lib/commands/detect.ts";
 import { doctorCommand } from "./lib/commands/doctor.ts";
@@ -155,9 +155,6 @@ function describeParseError(error: unknown): string | null {
       return null;
   }
 }
-
-/** How long a command may take to finish its current step after SIGINT or SIGTERM. */
-const STOP_GRACE_MS = 8_000;
 
 function usageFailure(message: string, helpHint: string): number {
   printError(`${message}. Run "${helpHint}" for usage.`);

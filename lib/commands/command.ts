@@ -19,6 +19,9 @@ export interface Deps {
   signal: AbortSignal;
 }
 
+/** How long a command may take to finish its current step after SIGINT or SIGTERM. */
+export const STOP_GRACE_MS = 8_000;
+
 /** Parsed option values, as `parseArgs` gives them. */
 export type OptionValues = Record<string, string | boolean | (string | boolean)[] | undefined>;
 

@@ -19,9 +19,9 @@ import { RELEASE_PUBLIC_KEY } from "../update/release_key.ts";
 import { countStart, markHealthy } from "../update/swap.ts";
 import { VERSION } from "../program/version.ts";
 import { releaseClient } from "./self_update.ts";
-import type { Command } from "./command.ts";
+import { type Command, STOP_GRACE_MS } from "./command.ts";
 import { parseRunOptions, RUN_OPTIONS, RUN_OPTIONS_HELP } from "./run_options.ts";
-import { prepare } from "./setup.ts";
+import { prepare, type Prepared } from "./setup.ts";
 
 const log = getLogger(["autoscaler"]);
 
@@ -36,8 +36,9 @@ containers and registrations; removes what is finished, idle too long or left ov
 one ephemeral just-in-time runner in a hardened Docker container for each job this host should
 take. All state lives in Docker labels and GitHub, so after a restart (or a crash) the daemon
 adopts its containers. SIGINT or SIGTERM: no new runners are started, requests in flight are
-abandoned, the current step ends, busy runners keep running their jobs, and the program exits
-0; a step still busy 8 s later is cut short (exit 1), and a second signal ends it at once.
+abandoned, the current step ends, busy runners keep running their jobs, idle warm-pool runners
+(--min-idle) are retired, and the program exits 0; a step still busy 8 s later is cut short
+(exit 1), and a second signal ends it at once.
 
 Options:
   --dry-run                 Start and remove nothing; log what would be started
@@ -96,6 +97,8 @@ ${RUN_OPTIONS_HELP}`,
       )
       : null;
     let healthy = false;
+    let stoppedAt = 0;
+    deps.signal.addEventListener("abort", () => stoppedAt = performance.now());
     const waker = new Waker();
     const servers = await startServers(options, waker, metrics);
     const failure = await runLoop(
@@ -106,6 +109,7 @@ ${RUN_OPTIONS_HELP}`,
         signal: deps.signal,
         metrics,
         backoff: new JobBackoff(settings.idleTimeoutMs),
+        waiting: new Set(),
       },
       settings,
       {
@@ -129,17 +133,7 @@ ${RUN_OPTIONS_HELP}`,
       },
     );
     if (settings.pool && !options.dryRun && deps.signal.aborted) {
-      // Within the 8 s a stop may take, with a client the stop signal does not cut off.
-      const retired = await retireWarmPool(
-        { github: prepared.githubUntil(AbortSignal.timeout(5000)), backend },
-        settings,
-      ).catch((error) => {
-        log.warn("Could not retire the warm pool's idle runners: {error}", {
-          error: describeError(error),
-        });
-        return [];
-      });
-      log.info("Retired {count} idle warm-pool runners", { count: retired.length });
+      await retirePool(prepared, stoppedAt);
     }
     for (const server of servers) await server.shutdown();
     if (options.once && failure !== null) throw failure;
@@ -147,6 +141,34 @@ ${RUN_OPTIONS_HELP}`,
     return 0;
   },
 };
+
+/**
+ * On stop, retires the warm pool's idle runners (nothing else would), within what is left of the
+ * grace after the stop signal (`STOP_GRACE_MS`, less a second), and says what was left.
+ */
+async function retirePool(prepared: Prepared, stoppedAt: number): Promise<void> {
+  const ms = STOP_GRACE_MS - 1000 - (performance.now() - stoppedAt);
+  const signal = AbortSignal.timeout(Math.max(0, ms));
+  const outcome = await retireWarmPool(
+    { github: prepared.githubUntil(signal), backend: prepared.backend },
+    prepared.settings,
+    signal,
+  ).catch((error) => {
+    log.warn("Could not retire the warm pool's idle runners: {error}", {
+      error: describeError(error),
+    });
+    return null;
+  });
+  if (outcome === null) return;
+  log.info("Retired {count} idle warm-pool runners", { count: outcome.retired.length });
+  if (outcome.left.length > 0) {
+    log.warn(
+      "Time ran out for {count} warm-pool runners, left registered and running: {runners}; " +
+        "a later start of the daemon retires them, or a job takes each",
+      { count: outcome.left.length, runners: outcome.left.join(", ") },
+    );
+  }
+}
 
 /** The webhook receiver and the metrics server, as the options ask. */
 async function startServers(options: RunOptions, waker: Waker, metrics: Metrics | undefined) {

@@ -84,14 +84,14 @@ Runners:
   --runner-memory SIZE      Memory per runner, like 4g or 512m, at least 256m (default: 90%
                             of memory / --max-runners)
   --idle-timeout SECONDS    Remove a runner not busy after this long (default: 300; at least 30)
-  --min-idle N|KIND=N,...   A warm pool: keep N idle runners ready, registered and online, so
-                            a job starts without waiting for one (default: 0, none). N alone is
-                            for every kind the host has (cpu, cuda, rocm, openvino; one per GPU
-                            at most); cpu=2,cuda=1 sets each. Kept per organization with
-                            --runner-scope org, per --repo with repo scope. Pool runners count
-                            against --max-runners and give way to jobs waiting for a place
+  --min-idle N|KIND=N,...   A warm pool: keep N idle CPU runners ready, registered and online,
+                            so a job starts without waiting for one (default: 0, none);
+                            cpu=2,cuda=1 sets each kind (cpu, cuda, rocm, openvino; one per
+                            device at most). Kept per organization with --runner-scope org, per
+                            --repo with repo scope. Pool runners count against --max-runners and
+                            give way to jobs waiting for a place; stopping retires them
   --pool-max-age SECONDS    Replace an unused pool runner after this long, so the image and
-                            the runner stay current (default: 3600; at least 60)
+                            the runner stay current (default: 3600; at least --idle-timeout)
   --name-prefix NAME        Runner names are NAME-<host>-<host id>-<random> (default: autoscaler)
   --runner-group ID         Runner group to register in (default: 1, the Default group)
   --runner-scope repo|org   Register runners to the job's repository (default) or to its
@@ -225,6 +225,14 @@ export function parseRunOptions(
         "repositories use --runner-scope org",
     );
   }
+  const poolMaxAgeSeconds = integer("--pool-max-age", string("pool-max-age") ?? "3600", 60);
+  const idleTimeoutSeconds = integer("--idle-timeout", string("idle-timeout") ?? "300", 30);
+  if (poolMaxAgeSeconds < idleTimeoutSeconds) {
+    throw new UsageError(
+      `Invalid --pool-max-age "${poolMaxAgeSeconds}": a pool runner gets at least ` +
+        `--idle-timeout (${idleTimeoutSeconds} s) to come online`,
+    );
+  }
   if (minIdle !== null && values.once === true) {
     throw new UsageError(
       "--min-idle keeps runners ready between cycles; it does not go with --once",
@@ -254,12 +262,12 @@ export function parseRunOptions(
       ? null
       : memory(string("runner-memory")!),
     // A runner takes tens of seconds to come online; a shorter timeout reaps it before then.
-    idleTimeoutSeconds: integer("--idle-timeout", string("idle-timeout") ?? "300", 30),
+    idleTimeoutSeconds,
     namePrefix: namePrefix(string("name-prefix") ?? "autoscaler"),
     runnerGroupId: integer("--runner-group", string("runner-group") ?? "1", 1),
     runnerScope,
     minIdle,
-    poolMaxAgeSeconds: integer("--pool-max-age", string("pool-max-age") ?? "3600", 60),
+    poolMaxAgeSeconds,
     updateIntervalHours: values["no-auto-update"] === true
       ? null
       : integer("--update-interval", string("update-interval") ?? "6", 1),
@@ -294,27 +302,22 @@ function interval(value: string): number {
 
 const RUNNER_KINDS: readonly RunnerKind[] = ["cpu", "cuda", "rocm", "openvino"];
 
-/** `N` (every kind) or `KIND=N,...`; null when nothing is to be kept (all zero). */
+/** `N` (CPU runners) or `KIND=N,...`; null when nothing is to be kept (all zero). */
 function warmPool(value: string): Partial<Record<RunnerKind, number>> | null {
   const wrong = () =>
     new UsageError(
-      `Invalid --min-idle "${value}": give a number of idle runners (2), or one per kind ` +
-        `(cpu=2,cuda=1; kinds: ${RUNNER_KINDS.join(", ")})`,
+      `Invalid --min-idle "${value}": give a number of idle CPU runners (2), or one per kind ` +
+        `(cpu=2,cuda=1; kinds: ${RUNNER_KINDS.join(", ")}), each at most 1000`,
     );
   const counts: Partial<Record<RunnerKind, number>> = {};
-  if (/^\d+$/.test(value.trim())) {
-    for (const kind of RUNNER_KINDS) counts[kind] = Number(value);
-  } else {
-    for (const part of value.split(",")) {
-      const [kind, count] = part.trim().split("=");
-      const known = RUNNER_KINDS.find((k) => k === kind?.trim());
-      if (!known || count === undefined || !/^\d+$/.test(count.trim()) || known in counts) {
-        throw wrong();
-      }
-      counts[known] = Number(count);
-    }
+  const parts = /^\s*\d+\s*$/.test(value) ? [`cpu=${value}`] : value.split(",");
+  for (const part of parts) {
+    const [kind, count, ...rest] = part.split("=").map((p) => p.trim());
+    const known = RUNNER_KINDS.find((k) => k === kind?.toLowerCase());
+    if (!known || rest.length > 0 || !/^\d+$/.test(count ?? "") || known in counts) throw wrong();
+    counts[known] = Number(count);
+    if (counts[known] > 1000) throw wrong();
   }
-  if (Object.values(counts).some((n) => !Number.isSafeInteger(n) || n > 1000)) throw wrong();
   return Object.values(counts).some((n) => n > 0) ? counts : null;
 }
 

@@ -5,6 +5,7 @@ import { devicePaths, deviceSlots } from "../runners/devices.ts";
 import { Docker } from "../runners/docker.ts";
 import { DockerBackend } from "../runners/docker_backend.ts";
 import { ConfigurationError, UsageError } from "../core/errors.ts";
+import type { RunnerKind } from "../core/model.ts";
 import { type ClientExtras, createGitHub, type GitHub, type GitHubAuth } from "../github/client.ts";
 import { serverUrl } from "../github/api_url.ts";
 import { EtagCache } from "../github/etag_cache.ts";
@@ -134,6 +135,16 @@ export async function prepare(
     await hostId(stateDirectory(deps.env, deps.uid)),
     options.namePrefix,
   );
+  for (const [kind, count] of Object.entries(options.minIdle ?? {})) {
+    if (count > 0 && profile.kinds[kind as RunnerKind] === undefined) {
+      log.warn(
+        "--min-idle asks for {kind} runners, but this host has none to give; none are kept",
+        {
+          kind,
+        },
+      );
+    }
+  }
   const dockerBackend = !options.dryRun && host.docker.available;
   if (use === "observe" && !dockerBackend) {
     log.info("No Docker engine: runner states come from GitHub alone");

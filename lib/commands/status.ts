@@ -9,8 +9,10 @@ import { prepare } from "./setup.ts";
 /** One managed runner as `status` shows it. */
 interface RunnerStatus {
   name: string;
-  /** The repository of the job it was started for. */
+  /** The repository of the job it was started for; empty for a warm-pool runner. */
   repo: string;
+  /** Kept ready for any job of its scope (`--min-idle`), not started for one. */
+  pool: boolean;
   /** Where it is registered: the repository, or its organization. */
   scope: string;
   state: string;
@@ -27,7 +29,8 @@ export const statusCommand: Command = {
 
 Lists the runners this host manages: every container with our labels, joined with our runner
 registrations on GitHub (names starting with <name-prefix>-<host>-<host id>-). State is starting,
-idle or busy as GitHub sees the runner; "exited" for a container the next cycle removes;
+idle or busy as GitHub sees the runner (a warm-pool runner shows "pool of <scope>" for its
+repository); "exited" for a container the next cycle removes;
 "not registered" for a container GitHub no longer lists; "no container" for a registration
 the next cycle deletes. Takes the run options that name the runners (--name-prefix) and reach
 GitHub (--api-url, --app-*).
@@ -78,6 +81,7 @@ function statusOf(
     return {
       name,
       repo: c.labels.repo ?? "",
+      pool: c.labels.pool === "true",
       scope: c.labels.scope ?? "",
       state,
       for_job: Number.isSafeInteger(forJob) ? forJob : null,
@@ -90,6 +94,7 @@ function statusOf(
     rows.push({
       name: r.name,
       repo: r.scope.includes("/") ? r.scope : "",
+      pool: false,
       scope: r.scope,
       state: "no container",
       for_job: null,
@@ -106,7 +111,7 @@ function render(runners: RunnerStatus[]): string {
     ["NAME", "REPO", "STATE", "JOB", "AGE", "CONTAINER"],
     ...runners.map((r) => [
       r.name,
-      r.repo,
+      r.pool ? `pool of ${r.scope}` : r.repo,
       r.state,
       r.for_job === null ? "-" : String(r.for_job),
       r.age_seconds === null ? "-" : `${r.age_seconds}s`,

@@ -7,7 +7,7 @@ import {
   scopeFor,
 } from "./model.ts";
 import type { RunnerArch } from "../system/arch.ts";
-import { type Reclaim, type WarmPool, warmPool } from "./warm_pool.ts";
+import { type Reclaim, type Starved, type WarmPool, warmPool } from "./warm_pool.ts";
 
 /** What the plan decided for one job. */
 export type Decision = "provision" | "wait" | "skip";
@@ -40,6 +40,8 @@ export interface Plan {
   decisions: JobDecision[];
   actions: StartAction[];
   reclaims: Reclaim[];
+  /** The jobs waiting for a place (all runners, or their kind's devices, in use). */
+  waiting: number[];
 }
 
 /** The host as the planner needs it: labels, and what each kind of runner gets. */
@@ -64,6 +66,12 @@ export interface PlanInput {
   pool?: WarmPool;
   /** Jobs not to start runners for now, with the reason (see `JobBackoff`). */
   holdOff?: ReadonlyMap<number, string>;
+  /**
+   * The jobs that waited for a place in the last plan (`Plan.waiting`): only those reclaim an
+   * idle runner, so one look that may be out of date retires nothing. Without it (one look,
+   * as `plan` takes) any waiting job does.
+   */
+  waitedBefore?: ReadonlySet<number>;
 }
 
 const KIND_NAMES: Record<RunnerKind, string> = {
@@ -96,17 +104,23 @@ export interface Spare {
   kind: RunnerKind;
 }
 
-/** Takes the first spare runner registered to the job's repository or organization with all its labels. */
+/**
+ * Takes the first spare runner of the job's kind registered to its repository or organization
+ * with all its labels. A GPU runner has every label of a CPU one, but is not counted on for a
+ * CPU job: it is there for GPU work (GitHub may still hand it the CPU job).
+ */
 function takeCover(
   spare: Map<string, Spare[]>,
   job: QueuedJob,
-  wanted: readonly string[],
+  verdict: LabelVerdict,
 ): ManagedRunner | null {
   const byRepo = spare.get(job.repo);
   const byOrg = spare.get(job.repo.slice(0, job.repo.indexOf("/")));
   if (!byRepo?.length && !byOrg?.length) return null;
+  const { lowered, runnerKind } = verdict;
+  const fits = (s: Spare) => s.kind === runnerKind && lowered.every((label) => s.labels.has(label));
   for (const list of [byRepo, byOrg]) {
-    const at = list?.findIndex((s) => wanted.every((label) => s.labels.has(label))) ?? -1;
+    const at = list?.findIndex(fits) ?? -1;
     if (list && at >= 0) return list.splice(at, 1)[0]!.runner;
   }
   return null;
@@ -218,8 +232,7 @@ export function plan(input: PlanInput): Plan {
   let started = 0;
   const decisions: JobDecision[] = [];
   const actions = new Map<string, StartAction>();
-  /** Jobs waiting for capacity: the kind each needs, or null where --max-runners is the bound. */
-  const starved: (RunnerKind | null)[] = [];
+  const starved: Starved[] = [];
 
   for (const job of [...input.jobs].sort(byAge)) {
     const verdict = verdicts.get(job.labels, () => labelVerdict(job.labels, host, hostLabels));
@@ -233,7 +246,7 @@ export function plan(input: PlanInput): Plan {
       continue;
     }
     const { runnerKind } = verdict;
-    const runner = takeCover(spare, job, verdict.lowered);
+    const runner = takeCover(spare, job, verdict);
     if (runner) {
       decisions.push({
         job,
@@ -254,22 +267,15 @@ export function plan(input: PlanInput): Plan {
       continue;
     }
     const kindUsed = kindInUse.get(runnerKind) ?? 0;
-    if (inUse + started >= input.maxRunners) {
-      starved.push(null);
+    const noRoom = inUse + started >= input.maxRunners;
+    const noDevice = kindUsed >= kind.capacity;
+    if (noRoom || noDevice) {
+      // A job held by its kind's devices waits for one of them, whatever else frees up.
+      starved.push({ jobId: job.jobId, kind: noDevice ? runnerKind : null });
       decisions.push({
         job,
         decision: "wait",
-        reason: full,
-        runnerKind,
-      });
-      continue;
-    }
-    if (kindUsed >= kind.capacity) {
-      starved.push(runnerKind);
-      decisions.push({
-        job,
-        decision: "wait",
-        reason: verdict.kindFull,
+        reason: noRoom ? full : verdict.kindFull,
         runnerKind,
       });
       continue;
@@ -300,10 +306,15 @@ export function plan(input: PlanInput): Plan {
   const pool = warmPool({
     host,
     spares: left,
-    starved,
+    starved: input.waitedBefore ? starved.filter((s) => input.waitedBefore!.has(s.jobId)) : starved,
     pool: input.pool,
     room: input.maxRunners - inUse - started,
     kindInUse,
   });
-  return { decisions, actions: [...actions.values(), ...pool.actions], reclaims: pool.reclaims };
+  return {
+    decisions,
+    actions: [...actions.values(), ...pool.actions],
+    reclaims: pool.reclaims,
+    waiting: starved.map((s) => s.jobId),
+  };
 }

@@ -44,7 +44,8 @@ export interface ReconcileInput {
  * - a container that is not running is removed (and its registration, if any, deleted);
  * - a runner that is idle, or has not come online, for longer than the idle timeout is removed
  *   with its registration (its job was taken elsewhere or cancelled); a warm-pool runner that
- *   is online waits for a job until the pool's maximum age instead;
+ *   is online waits for a job until the pool's maximum age instead, and is replaced then, one
+ *   of a scope each cycle;
  * - a running container whose registration GitHub no longer lists is left to exit by itself,
  *   and removed if it is still there after the idle timeout;
  * - a registration with no container is deleted (a crash between registering and starting, or
@@ -54,6 +55,7 @@ export function reconcile(input: ReconcileInput): Reconciled {
   const runners: ManagedRunner[] = [];
   const cleanUps: CleanUp[] = [];
   const withContainer = new Set<string>();
+  const recycled = new Set<string>();
   const minutes = `${Math.round(input.idleTimeoutMs / 1000)} s`;
   for (const container of input.containers) {
     const name = container.labels["runner-name"] ?? "";
@@ -98,7 +100,9 @@ export function reconcile(input: ReconcileInput): Reconciled {
         }
       } else if (!registration.busy) {
         if (pool && registration.online) {
-          if (!(age <= input.poolMaxAgeMs)) {
+          // One a scope each cycle: runners started together are not all gone at once.
+          if (!(age <= input.poolMaxAgeMs) && !recycled.has(scope)) {
+            recycled.add(scope);
             remove(`a warm-pool runner older than ${Math.round(input.poolMaxAgeMs / 1000)} s`);
             continue;
           }

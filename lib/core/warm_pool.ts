@@ -14,13 +14,19 @@ export interface Reclaim {
   reason: string;
 }
 
+/** A job waiting for a place: the kind of device it waits for, or null for any runner's place. */
+export interface Starved {
+  jobId: number;
+  kind: RunnerKind | null;
+}
+
 /** What the planner hands the pool once every queued job has its decision. */
 export interface PoolInput {
   host: HostProfile;
   /** Idle and starting runners that no queued job will take. */
   spares: readonly Spare[];
-  /** Per job waiting for a place: the kind it needs, or null where `--max-runners` bounds it. */
-  starved: readonly (RunnerKind | null)[];
+  /** The jobs waiting for a place that may reclaim one. */
+  starved: readonly Starved[];
   pool: WarmPool | undefined;
   /** Runners that may still be started under `--max-runners`. */
   room: number;
@@ -30,16 +36,16 @@ export interface PoolInput {
 
 /**
  * The warm pool's share of a plan, with no I/O. Jobs come first: each job waiting for a place
- * reclaims one idle runner that cannot take it (another scope, other labels), of the kind it
- * needs or any where `--max-runners` is the bound, so a pool runner never holds a place (a GPU)
- * a waiting job needs. A starting runner is left to come online: it may be for a job of a
+ * reclaims one idle runner that cannot take it (another scope, other labels): of the kind whose
+ * devices it waits for, else any (`--max-runners` is the bound), so a pool runner never holds a
+ * place (a GPU) a waiting job needs, and no runner is retired that would free nothing for it. A starting runner is left to come online: it may be for a job of a
  * repository whose jobs could not be read this cycle. Then what room is left tops each pool
  * scope up to its minimum of each kind, counting the spares there.
  */
 export function warmPool(input: PoolInput): { actions: StartAction[]; reclaims: Reclaim[] } {
   const free = input.spares.filter((s) => s.runner.state === "idle");
   const reclaims: Reclaim[] = [];
-  for (const kind of input.starved) {
+  for (const { kind } of input.starved) {
     const at = free.findIndex((s) => kind === null || s.kind === kind);
     if (at < 0) continue;
     const { runner } = free.splice(at, 1)[0]!;

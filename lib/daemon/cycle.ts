@@ -36,6 +36,11 @@ export interface CycleDeps {
   metrics?: Metrics;
   /** Jobs held off across cycles; without one (plan, --once) a cycle keeps its own. */
   backoff?: JobBackoff;
+  /**
+   * The jobs that waited for a place last cycle, kept across cycles by the daemon: a waiting job
+   * reclaims an idle runner only when it waited last time too.
+   */
+  waiting?: Set<number>;
 }
 
 /** What a cycle works with; fixed for the life of the daemon. */
@@ -135,6 +140,7 @@ export async function observe(
         }
         : {}),
       holdOff,
+      ...(deps.waiting ? { waitedBefore: deps.waiting } : {}),
     }),
     problems: [
       ...demand.problems,
@@ -194,6 +200,10 @@ export async function runCycle(
   if (sweep) deps.backend.prepare?.();
   const observation = await observe(deps, settings, sweep);
   const { decisions, actions } = observation.plan;
+  if (deps.waiting) {
+    deps.waiting.clear();
+    for (const jobId of observation.plan.waiting) deps.waiting.add(jobId);
+  }
   const count = (decision: string) => decisions.filter((d) => d.decision === decision).length;
   log.info("Found {repos} repos with {jobs} queued jobs", {
     repos: observation.repos.length,
@@ -253,23 +263,36 @@ export async function runCycle(
 }
 
 /**
- * Retires the warm pool's idle runners as the daemon stops; `deps.github` must be a client the
- * stop signal does not cut off. Returns the names of the runners retired.
+ * Retires the warm pool's idle runners as the daemon stops, all at once, until `signal` aborts;
+ * `deps.github` must be a client the stop signal does not cut off. Returns the names of the
+ * runners retired and of those left when time ran out.
  */
 export async function retireWarmPool(
   deps: Pick<CycleDeps, "github" | "backend">,
   settings: CycleSettings,
-): Promise<string[]> {
+  signal: AbortSignal,
+): Promise<{ retired: string[]; left: string[] }> {
   const pool = (await deps.backend.containers() ?? []).filter((c) => c.labels.pool === "true");
-  if (pool.length === 0) return [];
+  if (pool.length === 0) return { retired: [], left: [] };
   const scopes = [...new Set(pool.map((c) => c.labels.scope ?? ""))].sort();
   const observed = await listRegistrations(
     deps.github,
     scopes,
     settings.runnerPrefix,
     settings.concurrency,
+    signal,
   );
-  return await cleanUp(deps, poolRetirements(pool, observed.registrations));
+  const steps = poolRetirements(pool, observed.registrations);
+  const retired: string[] = [];
+  const all = Promise.all(steps.map(async (step) => {
+    if ((await cleanUp(deps, [step])).length > 0) retired.push(step.runner);
+  }));
+  const timeUp = new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve()));
+  await Promise.race([all, timeUp]);
+  return {
+    retired: [...retired],
+    left: steps.map((s) => s.runner).filter((r) => !retired.includes(r)),
+  };
 }
 
 /** The retirement of each runner the plan reclaims for a waiting job. */

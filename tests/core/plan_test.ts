@@ -327,3 +327,66 @@ Deno.test("without a pool an idle runner no job can take gives way; a starting o
   assert.deepEqual(result.reclaims.map((r) => r.runner), ["autoscaler-h-idle"]);
   assert.deepEqual(result.actions, []);
 });
+
+const ONE_GPU: HostProfile = {
+  ...GPU_HOST,
+  kinds: { ...GPU_HOST.kinds, cuda: { ...GPU_HOST.kinds.cuda!, capacity: 1 } },
+};
+
+Deno.test("a GPU job held by the GPU and by --max-runners reclaims no CPU runner: it would free nothing", () => {
+  const gpuJob = job(["self-hosted", "cuda"]);
+  const input = {
+    host: ONE_GPU,
+    jobs: [gpuJob],
+    maxRunners: 2,
+    waitedBefore: new Set([gpuJob.jobId]),
+  };
+  const busyGpu = runner("busy", ONE_GPU.kinds.cuda!.labels, { name: "gpu", scope: "octo" });
+  // Were the CPU pool runner retired, the pool would start it again next cycle, and so on.
+  const held = withPool({ cpu: 1 }, ["octo"], {
+    ...input,
+    runners: [busyGpu, runner("idle", BASE, { name: "cpu-pool", scope: "octo" })],
+  });
+  assert.deepEqual([held.reclaims, held.actions], [[], []]);
+  assert.deepEqual(held.waiting, [gpuJob.jobId]);
+});
+
+Deno.test("a CPU job is not counted as covered by an idle GPU runner: that one is for GPU work", () => {
+  const cpuJob = job(["self-hosted", "linux"]);
+  const result = withPool({ cpu: 1, cuda: 1 }, ["octo"], {
+    host: ONE_GPU,
+    jobs: [cpuJob],
+    runners: [runner("idle", ONE_GPU.kinds.cuda!.labels, { name: "a-gpu-pool", scope: "octo" })],
+  });
+  assert.deepEqual(result.decisions.map((d) => d.decision), ["provision"]);
+  // The job's runner, then a CPU pool runner; the GPU pool runner stays.
+  assert.deepEqual(pooled(result), [["octo", "cpu", 1]]);
+});
+
+Deno.test("only a job that waited for a place last time too reclaims a runner", () => {
+  const [first, second] = [
+    job(["self-hosted"], { repo: "acme/a" }),
+    job(["self-hosted"], { repo: "acme/a" }),
+  ];
+  const runners = [
+    runner("idle", CPU_HOST.labels, { name: "p1", scope: "octo" }),
+    runner("idle", CPU_HOST.labels, { name: "p2", scope: "octo" }),
+  ];
+  const result = withPool({ cpu: 2 }, ["octo", "acme"], {
+    jobs: [first!, second!],
+    maxRunners: 2,
+    runners,
+    waitedBefore: new Set([second!.jobId]),
+  });
+  assert.deepEqual(result.waiting, [first!.jobId, second!.jobId]);
+  assert.deepEqual(result.reclaims.map((r) => r.runner), ["p1"]);
+});
+
+Deno.test("with repository scope the pool is kept in each repository given", () => {
+  const result = decide({
+    jobs: [],
+    runnerScope: "repo",
+    pool: { scopes: ["octo/app", "octo/lib"], minIdle: { cpu: 1 } },
+  });
+  assert.deepEqual(pooled(result), [["octo/app", "cpu", 1], ["octo/lib", "cpu", 1]]);
+});

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { ManagedContainer } from "../../lib/core/model.ts";
 import type { Registration } from "../../lib/core/model.ts";
-import { reconcile, type ReconcileInput } from "../../lib/core/reconcile.ts";
+import { poolRetirements, reconcile, type ReconcileInput } from "../../lib/core/reconcile.ts";
 
 /** The clock reconcile is given; every time here counts back from it. */
 const NOW = new Date();
@@ -141,20 +141,45 @@ Deno.test("reconcile: an online pool runner outlives the idle timeout until the 
       pool("bb", 4000),
       pool("ccc", 400),
       container("dddd", { ageS: 400 }),
+      pool("eeeee", 4000),
     ],
     registrations: [
       registration("a"),
       registration("bb"),
       registration("ccc", { online: false }),
       registration("dddd"),
+      registration("eeeee"),
     ],
   });
+  // Of two pool runners past the age, one goes this cycle: the pool is never emptied at once.
   assert.deepEqual(result.runners.map((r) => [r.name, r.state, r.ids]), [
     ["a", "idle", { runnerId: 100, containerId: "id-a" }],
+    ["eeeee", "idle", { runnerId: 500, containerId: "id-eeeee" }],
   ]);
   assert.deepEqual(result.cleanUps.map((c) => [c.runner, c.reason]), [
     ["bb", "a warm-pool runner older than 3600 s"],
     ["ccc", "not online after 300 s"],
     ["dddd", "idle for more than 300 s"],
   ]);
+});
+
+Deno.test("poolRetirements: on stop, the pool's runners GitHub lists as not busy, and nothing else", () => {
+  const pool = (name: string) =>
+    container(name, { labels: { "runner-name": name, scope: "o/r", pool: "true" } });
+  const steps = poolRetirements(
+    [pool("a"), pool("bb"), pool("ccc"), container("dddd")],
+    [
+      registration("a", { online: false }),
+      registration("bb", { busy: true }),
+      registration("dddd"),
+    ],
+  );
+  assert.deepEqual(steps, [{
+    kind: "retire",
+    scope: "o/r",
+    runnerId: 100,
+    containerId: "id-a",
+    runner: "a",
+    reason: "the daemon is stopping, and a warm-pool runner is not left behind",
+  }]);
 });

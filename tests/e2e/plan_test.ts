@@ -232,9 +232,15 @@ const USAGE: [string[], RegExp][] = [
     /Invalid --interval "0": give seconds, at least 0.01/,
   ],
   [["run", "--docker-timeout", "0"], /Invalid --docker-timeout "0": give seconds from 1 to 600/],
-  [["run", "--min-idle", "two"], /Invalid --min-idle "two": give a number of idle runners/],
+  [["run", "--min-idle", "two"], /Invalid --min-idle "two": give a number of idle CPU runners/],
   [["run", "--min-idle", "gpu=1"], /Invalid --min-idle "gpu=1": .*kinds: cpu, cuda, rocm/],
   [["run", "--min-idle", "cpu=1,cpu=2"], /Invalid --min-idle "cpu=1,cpu=2"/],
+  [["run", "--min-idle", "cpu=1=2"], /Invalid --min-idle "cpu=1=2"/],
+  [["run", "--min-idle", "1001"], /Invalid --min-idle "1001": .*each at most 1000/],
+  [
+    ["run", "--pool-max-age", "120", "--idle-timeout", "300"],
+    /Invalid --pool-max-age "120": a pool runner gets at least --idle-timeout \(300 s\)/,
+  ],
   [["run", "--min-idle", "2"], /--min-idle with --runner-scope repo .* --repo/],
   [["run", "--min-idle", "2", "--repo", "a/b", "--owner", "c"], /--runner-scope org/],
   [

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { asX64Host, cliCommand } from "../helpers/cli.ts";
+import { asX64Host, spawnCli } from "../helpers/cli.ts";
 import { TOKEN, withSimulator } from "../helpers/sim.ts";
 
 Deno.test("run --once --dry-run tells the cycle's story and starts nothing", async () => {
@@ -67,22 +67,17 @@ Deno.test("the daemon logs a failing cycle and carries on, then stops on SIGTERM
   await withSimulator(async (sim) => {
     sim.world.addRepo("acme/api", { org: true });
     sim.faults.push({ path: /^\/user\/repos$/, status: 500, body: "boom", times: 1 });
-    const command = await cliCommand(
-      ["run", "--dry-run", "--interval", "5", "--api-url", sim.url],
+    const daemon = await spawnCli(
+      ["run", "--dry-run", "--interval", "0.5", "--api-url", sim.url],
       { env: { GH_TOKEN: TOKEN } },
     );
-    const child = command.spawn();
-    const started = Date.now();
-    while (sim.requests(/^\/user\/repos$/).length < 2 && Date.now() - started < 20_000) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
+    try {
+      await daemon.waitFor(/INFO: Found 1 repos with 0 queued jobs/);
+    } finally {
+      assert.equal(await daemon.stop(), 0, daemon.log());
     }
-    child.kill("SIGTERM");
-    const output = await child.output();
-    const stderr = new TextDecoder().decode(output.stderr);
-    assert.equal(output.code, 0, stderr);
-    assert.match(stderr, /ERROR: Cycle 1 failed: GET \/user\/repos answered 500: boom\n/);
-    assert.match(stderr, /INFO: Found 1 repos with 0 queued jobs/);
-    assert.match(stderr, /INFO: Stopped\n$/);
+    assert.match(daemon.log(), /ERROR: Cycle 1 failed: GET \/user\/repos answered 500: boom\n/);
+    assert.match(daemon.log(), /INFO: Stopped\n$/);
   });
 });
 

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { containersOf, Daemon, engineTest, ours, waitFor } from "../helpers/engine_runs.ts";
+import { cliCommand } from "../helpers/cli.ts";
+import { TOKEN } from "../helpers/sim.ts";
 
 engineTest(
   "warm pool: a burst of two jobs is taken by runners that were ready, the pool refills, " +
@@ -20,6 +22,14 @@ engineTest(
     try {
       await waitFor("two pool runners online", () => ready().length === 2);
       const pool = ready().map((r) => r.name).sort();
+      const status = await (await cliCommand(
+        ["status", "--api-url", sim.url, "--name-prefix", prefix],
+        { env: { GH_TOKEN: TOKEN } },
+      )).output();
+      const listed = new TextDecoder().decode(status.stdout);
+      for (const name of pool) {
+        assert.match(listed, new RegExp(`${name}\\s+pool of acme\\s+idle\\s+-`));
+      }
       const { jobs } = sim.world.addRun("acme/app", {
         name: "CI",
         jobs: ["one", "two"].map((name) => ({ name, labels: ["self-hosted", "linux"] })),
@@ -46,4 +56,36 @@ engineTest(
     );
   },
   { jobSeconds: 0 },
+);
+
+engineTest(
+  "warm pool: when GitHub hangs as the daemon stops, it still exits 0 in time and names the " +
+    "runners it left",
+  async (sim, prefix) => {
+    sim.world.addRepo("acme/app", { org: true });
+    const daemon = await Daemon.start(sim, prefix, ["--runner-scope", "org", "--min-idle", "2"]);
+    let exit = -1;
+    try {
+      await waitFor(
+        "two pool runners online",
+        () => ours(sim, prefix).filter((r) => r.status === "online").length === 2,
+      );
+      sim.faults.push({
+        method: "DELETE",
+        path: /\/orgs\/acme\/actions\/runners\/\d+$/,
+        status: 204,
+        body: "",
+        mode: "hang",
+      });
+    } finally {
+      exit = await daemon.stop();
+    }
+    // main.ts would have exited 1 after 8 s.
+    assert.equal(exit, 0, daemon.stderr);
+    assert.match(
+      daemon.stderr,
+      /WARNING: Time ran out for 2 warm-pool runners, left registered and running: \S+-\w{8}, \S+-\w{8}/,
+    );
+    assert.equal(ours(sim, prefix).length, 2);
+  },
 );
