@@ -254,7 +254,7 @@ for (const mode of ["webhook", "poll"] as const) {
     }
   }
   if (!engine) {
-    record(warm[0]!, "not measured: no Docker engine", "");
+    for (const row of [cold[1]!, warm[0]!]) record(row, "not measured: no Docker engine", "");
     continue;
   }
   const pooled = await part(

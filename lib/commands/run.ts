@@ -109,7 +109,7 @@ ${RUN_OPTIONS_HELP}`,
         signal: deps.signal,
         metrics,
         backoff: new JobBackoff(settings.idleTimeoutMs),
-        waiting: new Set(),
+        waiting: new Map(),
       },
       settings,
       {
@@ -132,10 +132,11 @@ ${RUN_OPTIONS_HELP}`,
         },
       },
     );
+    // The listeners first: a webhook in flight may hold one up, and the pool's time is short.
+    for (const server of servers) await server.shutdown();
     if (settings.pool && !options.dryRun && deps.signal.aborted) {
       await retirePool(prepared, stoppedAt);
     }
-    for (const server of servers) await server.shutdown();
     if (options.once && failure !== null) throw failure;
     log.info("Stopped");
     return 0;
@@ -163,8 +164,10 @@ async function retirePool(prepared: Prepared, stoppedAt: number): Promise<void> 
   log.info("Retired {count} idle warm-pool runners", { count: outcome.retired.length });
   if (outcome.left.length > 0) {
     log.warn(
-      "Time ran out for {count} warm-pool runners, left registered and running: {runners}; " +
-        "a later start of the daemon retires them, or a job takes each",
+      "{count} warm-pool runners could not be retired in time, left registered and running: " +
+        "{runners}; " +
+        "a job takes each, or a later start adopts them (and retires them at --pool-max-age, " +
+        "or without --min-idle at --idle-timeout)",
       { count: outcome.left.length, runners: outcome.left.join(", ") },
     );
   }

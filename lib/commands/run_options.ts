@@ -91,7 +91,8 @@ Runners:
                             --repo with repo scope. Pool runners count against --max-runners and
                             give way to jobs waiting for a place; stopping retires them
   --pool-max-age SECONDS    Replace an unused pool runner after this long, so the image and
-                            the runner stay current (default: 3600; at least --idle-timeout)
+                            the runner stay current (default: 3600; at least 60, and with
+                            --min-idle at least --idle-timeout)
   --name-prefix NAME        Runner names are NAME-<host>-<host id>-<random> (default: autoscaler)
   --runner-group ID         Runner group to register in (default: 1, the Default group)
   --runner-scope repo|org   Register runners to the job's repository (default) or to its
@@ -227,7 +228,7 @@ export function parseRunOptions(
   }
   const poolMaxAgeSeconds = integer("--pool-max-age", string("pool-max-age") ?? "3600", 60);
   const idleTimeoutSeconds = integer("--idle-timeout", string("idle-timeout") ?? "300", 30);
-  if (poolMaxAgeSeconds < idleTimeoutSeconds) {
+  if (minIdle !== null && poolMaxAgeSeconds < idleTimeoutSeconds) {
     throw new UsageError(
       `Invalid --pool-max-age "${poolMaxAgeSeconds}": a pool runner gets at least ` +
         `--idle-timeout (${idleTimeoutSeconds} s) to come online`,

@@ -67,9 +67,9 @@ export interface PlanInput {
   /** Jobs not to start runners for now, with the reason (see `JobBackoff`). */
   holdOff?: ReadonlyMap<number, string>;
   /**
-   * The jobs that waited for a place in the last plan (`Plan.waiting`): only those reclaim an
-   * idle runner, so one look that may be out of date retires nothing. Without it (one look,
-   * as `plan` takes) any waiting job does.
+   * The jobs that have waited for a place for a while (`Plan.waiting` of earlier plans): only
+   * those reclaim an idle runner, so one look that may be out of date retires nothing. Without
+   * it (one look, as `plan` takes) any waiting job does.
    */
   waitedBefore?: ReadonlySet<number>;
 }

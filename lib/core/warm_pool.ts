@@ -45,13 +45,21 @@ export interface PoolInput {
 export function warmPool(input: PoolInput): { actions: StartAction[]; reclaims: Reclaim[] } {
   const free = input.spares.filter((s) => s.runner.state === "idle");
   const reclaims: Reclaim[] = [];
-  for (const { kind } of input.starved) {
-    const at = free.findIndex((s) => kind === null || s.kind === kind);
-    if (at < 0) continue;
-    const { runner } = free.splice(at, 1)[0]!;
+  // Jobs waiting for a device first: only a runner of that kind frees one. Then jobs that any
+  // place will do, from runners no device-waiting job needs: a CPU one first.
+  const awaited = new Set(input.starved.map((s) => s.kind));
+  const rank = (s: Spare) => s.kind === "cpu" ? 0 : awaited.has(s.kind) ? 2 : 1;
+  const byNeed = [...input.starved].sort((a, b) =>
+    Number(a.kind === null) - Number(b.kind === null)
+  );
+  for (const { kind } of byNeed) {
+    const candidates = free.filter((s) => kind === null || s.kind === kind);
+    if (candidates.length === 0) continue;
+    const chosen = candidates.reduce((best, s) => rank(s) < rank(best) ? s : best);
+    free.splice(free.indexOf(chosen), 1);
     reclaims.push({
-      runner: runner.name,
-      scope: runner.scope,
+      runner: chosen.runner.name,
+      scope: chosen.runner.scope,
       reason: `a waiting job needs its place (${kind === null ? "--max-runners" : kind})`,
     });
   }

@@ -37,11 +37,19 @@ export interface CycleDeps {
   /** Jobs held off across cycles; without one (plan, --once) a cycle keeps its own. */
   backoff?: JobBackoff;
   /**
-   * The jobs that waited for a place last cycle, kept across cycles by the daemon: a waiting job
-   * reclaims an idle runner only when it waited last time too.
+   * Since when (epoch ms) each job has waited for a place, kept across cycles by the daemon: a
+   * job reclaims an idle runner only after waiting `RECLAIM_AFTER_MS`.
    */
-  waiting?: Set<number>;
+  waiting?: Map<number, number>;
 }
+
+/**
+ * How long a job waits for a place before it may retire an idle runner that cannot take it.
+ * GitHub hands a queued job to a fitting idle runner within seconds, here or on another host: a
+ * job still waiting after this is not being taken, and one look (two cycles a webhook apart)
+ * that may be out of date retires nothing.
+ */
+export const RECLAIM_AFTER_MS = 15_000;
 
 /** What a cycle works with; fixed for the life of the daemon. */
 export interface CycleSettings {
@@ -140,13 +148,19 @@ export async function observe(
         }
         : {}),
       holdOff,
-      ...(deps.waiting ? { waitedBefore: deps.waiting } : {}),
+      ...(deps.waiting ? { waitedBefore: waitedLong(deps.waiting, deps.now()) } : {}),
     }),
     problems: [
       ...demand.problems,
       ...observed.unreadable.map((s) => `${s}: its runners could not be listed`),
     ],
   };
+}
+
+/** The jobs that have waited for a place for `RECLAIM_AFTER_MS` or longer. */
+function waitedLong(waiting: ReadonlyMap<number, number>, now: Date): Set<number> {
+  const since = now.getTime() - RECLAIM_AFTER_MS;
+  return new Set([...waiting].filter(([, first]) => first <= since).map(([jobId]) => jobId));
 }
 
 /**
@@ -201,8 +215,10 @@ export async function runCycle(
   const observation = await observe(deps, settings, sweep);
   const { decisions, actions } = observation.plan;
   if (deps.waiting) {
-    deps.waiting.clear();
-    for (const jobId of observation.plan.waiting) deps.waiting.add(jobId);
+    const now = deps.now().getTime();
+    const waiting = new Set(observation.plan.waiting);
+    for (const jobId of deps.waiting.keys()) if (!waiting.has(jobId)) deps.waiting.delete(jobId);
+    for (const jobId of waiting) if (!deps.waiting.has(jobId)) deps.waiting.set(jobId, now);
   }
   const count = (decision: string) => decisions.filter((d) => d.decision === decision).length;
   log.info("Found {repos} repos with {jobs} queued jobs", {
@@ -240,7 +256,7 @@ export async function runCycle(
     } catch (error) {
       deps.metrics?.startFailures.inc();
       log.error("Could not start runners for {repo}: {error}", {
-        repo: action.repo,
+        repo: action.repo ?? `the warm pool of ${action.scope}`,
         error: describeError(error),
       });
     }
@@ -264,35 +280,60 @@ export async function runCycle(
 
 /**
  * Retires the warm pool's idle runners as the daemon stops, all at once, until `signal` aborts;
- * `deps.github` must be a client the stop signal does not cut off. Returns the names of the
- * runners retired and of those left when time ran out.
+ * `deps.github` must be a client the stop signal does not cut off. A runner counts as retired
+ * once its registration is deleted (its container may still be going); those GitHub could not be
+ * asked about, or that time ran out for, are `left`.
  */
 export async function retireWarmPool(
   deps: Pick<CycleDeps, "github" | "backend">,
   settings: CycleSettings,
   signal: AbortSignal,
 ): Promise<{ retired: string[]; left: string[] }> {
-  const pool = (await deps.backend.containers() ?? []).filter((c) => c.labels.pool === "true");
+  const pool = (await untilAborted(deps.backend.containers(), signal) ?? [])
+    .filter((c) => c.labels.pool === "true");
+  const names = pool.map((c) => c.labels["runner-name"] ?? "");
   if (pool.length === 0) return { retired: [], left: [] };
   const scopes = [...new Set(pool.map((c) => c.labels.scope ?? ""))].sort();
-  const observed = await listRegistrations(
-    deps.github,
-    scopes,
-    settings.runnerPrefix,
-    settings.concurrency,
+  const observed = await untilAborted(
+    listRegistrations(deps.github, scopes, settings.runnerPrefix, settings.concurrency, signal),
     signal,
-  );
+  ).catch(() => null);
+  if (!observed) return { retired: [], left: names };
   const steps = poolRetirements(pool, observed.registrations);
   const retired: string[] = [];
   const all = Promise.all(steps.map(async (step) => {
-    if ((await cleanUp(deps, [step])).length > 0) retired.push(step.runner);
+    if (step.kind !== "retire") return;
+    try {
+      if (await deleteRunner(deps.github, step.scope, step.runnerId) === "busy") return;
+      retired.push(step.runner);
+      await deps.backend.remove(step.containerId);
+    } catch (error) {
+      log.warn("Could not retire runner {runner}: {error}", {
+        runner: step.runner,
+        error: describeError(error),
+      });
+    }
   }));
-  const timeUp = new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve()));
-  await Promise.race([all, timeUp]);
+  await untilAborted(all, signal).catch(() => {});
+  // Busy ones finish their jobs; the others, unlisted or not retired in time, are left.
+  const busy = new Set(
+    observed.registrations.filter((r) => r.busy).map((r) => r.name),
+  );
   return {
     retired: [...retired],
-    left: steps.map((s) => s.runner).filter((r) => !retired.includes(r)),
+    left: names.filter((name) => !retired.includes(name) && !busy.has(name)),
   };
+}
+
+/** `promise`, or a rejection once `signal` aborts, whichever comes first. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      if (signal.aborted) reject(signal.reason);
+      signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+    }),
+  ]);
 }
 
 /** The retirement of each runner the plan reclaims for a waiting job. */

@@ -50,8 +50,8 @@ export class DockerBackend implements RunnerBackend {
   #inUse = new Set<string>();
   /** False once GitHub answered generate-jitconfig with 404 (GitHub Enterprise Server < 3.10). */
   #jit = true;
-  /** A pull `prepare` began, which a start waits for rather than pulling again. */
-  #preparing: Promise<void> | null = null;
+  /** A check (and pull) `prepare` began, which a start waits for rather than pulling again. */
+  #preparing: Promise<boolean> | null = null;
 
   constructor(
     private docker: Docker,
@@ -76,16 +76,18 @@ export class DockerBackend implements RunnerBackend {
   }
 
   prepare(): void {
-    this.#preparing ??= this.#ensureImage().catch((error) => {
+    this.#preparing ??= this.#ensureImage().then(() => true, (error) => {
       log.warn("Could not make sure the runner image is here: {error}", {
         error: describeError(error),
       });
+      return false;
     }).finally(() => this.#preparing = null);
   }
 
   async start(action: StartAction, signal: AbortSignal): Promise<string[]> {
-    await this.#preparing;
-    await this.#ensureImage();
+    // An image `prepare` has just made sure of is not checked (or, with --pull always, pulled)
+    // again.
+    if (await this.#preparing !== true) await this.#ensureImage();
     const started: string[] = [];
     for (let i = 0; i < action.count && !signal.aborted; i++) {
       const name = await this.#startOne(action, action.jobIds[i]);

@@ -390,3 +390,21 @@ Deno.test("with repository scope the pool is kept in each repository given", () 
   });
   assert.deepEqual(pooled(result), [["octo/app", "cpu", 1], ["octo/lib", "cpu", 1]]);
 });
+
+Deno.test("a job waiting for the GPU gets the idle GPU runner; one waiting for any place a CPU one", () => {
+  const cpuJob = job(["self-hosted"], { createdAt: "2026-11-28T08:00:00Z" });
+  const gpuJob = job(["self-hosted", "cuda"], { createdAt: "2026-11-28T09:00:00Z" });
+  const result = withPool({}, [], {
+    host: ONE_GPU,
+    jobs: [cpuJob, gpuJob],
+    maxRunners: 2,
+    runners: [
+      runner("idle", ONE_GPU.kinds.cuda!.labels, { name: "a-cuda", scope: "elsewhere" }),
+      runner("idle", BASE, { name: "z-cpu", scope: "elsewhere" }),
+    ],
+  });
+  assert.deepEqual(result.reclaims.map((r) => [r.runner, r.reason]), [
+    ["a-cuda", "a waiting job needs its place (cuda)"],
+    ["z-cpu", "a waiting job needs its place (--max-runners)"],
+  ]);
+});

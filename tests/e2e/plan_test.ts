@@ -238,7 +238,7 @@ const USAGE: [string[], RegExp][] = [
   [["run", "--min-idle", "cpu=1=2"], /Invalid --min-idle "cpu=1=2"/],
   [["run", "--min-idle", "1001"], /Invalid --min-idle "1001": .*each at most 1000/],
   [
-    ["run", "--pool-max-age", "120", "--idle-timeout", "300"],
+    ["run", "--runner-scope", "org", "--min-idle", "1", "--pool-max-age", "120"],
     /Invalid --pool-max-age "120": a pool runner gets at least --idle-timeout \(300 s\)/,
   ],
   [["run", "--min-idle", "2"], /--min-idle with --runner-scope repo .* --repo/],

@@ -84,8 +84,47 @@ engineTest(
     assert.equal(exit, 0, daemon.stderr);
     assert.match(
       daemon.stderr,
-      /WARNING: Time ran out for 2 warm-pool runners, left registered and running: \S+-\w{8}, \S+-\w{8}/,
+      /WARNING: 2 warm-pool runners could not be retired in time, left registered and running: \S+-\w{8}, \S+-\w{8}/,
     );
     assert.equal(ours(sim, prefix).length, 2);
   },
+);
+
+engineTest(
+  "warm pool: a job with no place waits, then an idle pool runner of another organization " +
+    "gives it its place",
+  async (sim, prefix) => {
+    for (const org of ["acme", "beta", "gamma"]) sim.world.addRepo(`${org}/app`, { org: true });
+    // Two places, three organizations: acme's and beta's pools take both.
+    const daemon = await Daemon.start(sim, prefix, [
+      "--runner-scope",
+      "org",
+      "--min-idle",
+      "1",
+      "--max-runners",
+      "2",
+    ]);
+    let exit = -1;
+    try {
+      const online = () => ours(sim, prefix).filter((r) => r.status === "online");
+      await waitFor("acme's and beta's pool runners online", () => online().length === 2);
+      assert.deepEqual(online().map((r) => r.scope).sort(), ["acme", "beta"]);
+      const { jobs } = sim.world.addRun("gamma/app", {
+        name: "CI",
+        jobs: [{ name: "one", labels: ["self-hosted"] }],
+      });
+      await waitFor("gamma's job served", () => jobs[0]!.status === "completed", 60);
+      assert.equal(jobs[0]!.conclusion, "success");
+      assert.match(
+        daemon.stderr,
+        /Deleted the registration of runner \S+: a waiting job needs its place \(--max-runners\)/,
+      );
+      // Never more than the two places.
+      assert.ok(sim.jitConfigs.length <= 4, `${sim.jitConfigs.length} registrations`);
+    } finally {
+      exit = await daemon.stop();
+    }
+    assert.equal(exit, 0, daemon.stderr);
+  },
+  { jobSeconds: 0 },
 );
