@@ -89,19 +89,33 @@ export function matchLabels(
   };
 }
 
+/** Verdicts of `matchNames` on workflows, by workflow name and file, kept for one plan. */
+export type WorkflowVerdicts = Map<string, Map<string | null, Match | null>>;
+
 /**
  * The architecture filter alone: a refusal when the job name, else the workflow name, else the
- * workflow file names the other architecture; null when none names one or it is `arch`.
+ * workflow file names the other architecture; null when none names one or it is `arch`. The
+ * workflow's part is the same for all its jobs: `memo` keeps it.
  */
 export function matchNames(
   job: Pick<QueuedJob, "jobName" | "workflow" | "workflowPath">,
   arch: RunnerArch,
+  memo?: WorkflowVerdicts,
 ): Match | null {
   // Most specific first; written out, as this runs for every queued job in every cycle.
-  let verdict = namesOther("job name", job.jobName, arch);
-  if (verdict === undefined) verdict = namesOther("workflow", job.workflow, arch);
+  const byName = namesOther("job name", job.jobName, arch);
+  if (byName !== undefined) return byName;
+  let byPath = memo?.get(job.workflow);
+  let verdict = byPath?.get(job.workflowPath);
+  if (verdict !== undefined) return verdict;
+  verdict = namesOther("workflow", job.workflow, arch);
   if (verdict === undefined) verdict = namesOther("workflow file", job.workflowPath, arch);
-  return verdict ?? null;
+  if (verdict === undefined) verdict = null;
+  if (memo) {
+    if (!byPath) memo.set(job.workflow, byPath = new Map());
+    byPath.set(job.workflowPath, verdict);
+  }
+  return verdict;
 }
 
 /** Undefined when `text` names no architecture, null when it names `arch`, else a refusal. */

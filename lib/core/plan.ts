@@ -1,4 +1,4 @@
-import { type Match, matchLabels, matchNames } from "./match.ts";
+import { type Match, matchLabels, matchNames, type WorkflowVerdicts } from "./match.ts";
 import {
   type ManagedRunner,
   type QueuedJob,
@@ -118,10 +118,21 @@ function takeCover(
   const byOrg = spare.get(job.repo.slice(0, job.repo.indexOf("/")));
   if (!byRepo?.length && !byOrg?.length) return null;
   const { lowered, runnerKind } = verdict;
-  const fits = (s: Spare) => s.kind === runnerKind && lowered.every((label) => s.labels.has(label));
+  // Plain loops: this runs for every queued job in every cycle.
   for (const list of [byRepo, byOrg]) {
-    const at = list?.findIndex(fits) ?? -1;
-    if (list && at >= 0) return list.splice(at, 1)[0]!.runner;
+    if (list === undefined) continue;
+    for (let at = 0; at < list.length; at++) {
+      const s = list[at]!;
+      if (s.kind !== runnerKind) continue;
+      let all = true;
+      for (const label of lowered) {
+        if (!s.labels.has(label)) {
+          all = false;
+          break;
+        }
+      }
+      if (all) return list.splice(at, 1)[0]!.runner;
+    }
   }
   return null;
 }
@@ -210,8 +221,11 @@ export function plan(input: PlanInput): Plan {
   const inUse = input.runners.length;
   const kindInUse = new Map<RunnerKind, number>();
   const spare = new Map<string, Spare[]>();
+  const runnerKinds = new LabelTrie<RunnerKind>();
+  const kindOf = (runner: ManagedRunner) =>
+    runnerKinds.get(runner.labels, () => kindForLabels(runner.labels, host));
   for (const runner of input.runners) {
-    const kind = kindForLabels(runner.labels, host);
+    const kind = kindOf(runner);
     kindInUse.set(kind, (kindInUse.get(kind) ?? 0) + 1);
   }
   // Idle and starting runners by scope, each with its label set, to find a cover quickly.
@@ -221,11 +235,12 @@ export function plan(input: PlanInput): Plan {
   ) {
     const list = spare.get(runner.scope) ?? [];
     const labels = new Set(runner.labels.map((l) => l.toLowerCase()));
-    list.push({ runner, labels, kind: kindForLabels(runner.labels, host) });
+    list.push({ runner, labels, kind: kindOf(runner) });
     spare.set(runner.scope, list);
   }
   const hostLabels = new Set(host.labels.map((l) => l.toLowerCase()));
   const verdicts = new LabelTrie<LabelVerdict>();
+  const workflows: WorkflowVerdicts = new Map();
   // Reasons shared by many jobs are made once.
   const full = `no capacity: ${input.maxRunners} of ${input.maxRunners} runners in use ` +
     "(--max-runners)";
@@ -239,7 +254,7 @@ export function plan(input: PlanInput): Plan {
     const refusal = !verdict.match.compatible
       ? verdict.match
       : input.archFilter && !verdict.match.namesArch
-      ? matchNames(job, host.arch)
+      ? matchNames(job, host.arch, workflows)
       : null;
     if (refusal !== null) {
       decisions.push({ job, decision: "skip", reason: refusal.reason, runnerKind: null });

@@ -49,14 +49,22 @@ export function warmPool(input: PoolInput): { actions: StartAction[]; reclaims: 
   // place will do, from runners no device-waiting job needs: a CPU one first.
   const awaited = new Set(input.starved.map((s) => s.kind));
   const rank = (s: Spare) => s.kind === "cpu" ? 0 : awaited.has(s.kind) ? 2 : 1;
-  const byNeed = [...input.starved].sort((a, b) =>
-    Number(a.kind === null) - Number(b.kind === null)
-  );
+  const byNeed = [
+    ...input.starved.filter((s) => s.kind !== null),
+    ...input.starved.filter((s) => s.kind === null),
+  ];
   for (const { kind } of byNeed) {
-    const candidates = free.filter((s) => kind === null || s.kind === kind);
-    if (candidates.length === 0) continue;
-    const chosen = candidates.reduce((best, s) => rank(s) < rank(best) ? s : best);
-    free.splice(free.indexOf(chosen), 1);
+    if (free.length === 0) break;
+    let at = -1;
+    for (let i = 0; i < free.length; i++) {
+      const s = free[i]!;
+      if (kind !== null ? s.kind === kind : at < 0 || rank(s) < rank(free[at]!)) {
+        at = i;
+        if (kind !== null || rank(s) === 0) break;
+      }
+    }
+    if (at < 0) continue;
+    const chosen = free.splice(at, 1)[0]!;
     reclaims.push({
       runner: chosen.runner.name,
       scope: chosen.runner.scope,

@@ -408,3 +408,27 @@ Deno.test("a job waiting for the GPU gets the idle GPU runner; one waiting for a
     ["z-cpu", "a waiting job needs its place (--max-runners)"],
   ]);
 });
+
+Deno.test("the architecture filter decides each job alike when its workflow's verdict is kept", () => {
+  const ofWorkflow = (workflow: string, workflowPath: string, jobName: string) =>
+    job(["self-hosted"], { workflow, workflowPath, jobName });
+  const result = decide({
+    maxRunners: 10,
+    jobs: [
+      ofWorkflow("x64 build", "arm64.yml", "one"),
+      ofWorkflow("x64 build", "arm64.yml", "two"),
+      ofWorkflow("x64 build", "arm64.yml", "three (aarch64)"),
+      ofWorkflow("CI", "arm64-ci.yml", "four"),
+      ofWorkflow("CI", "arm64-ci.yml", "five"),
+      ofWorkflow("CI", "ci.yml", "six"),
+    ],
+  });
+  assert.deepEqual(result.decisions.map((d) => [d.job.jobName, d.decision, d.reason]), [
+    ["one", "provision", "starting a CPU runner for it"],
+    ["two", "provision", "starting a CPU runner for it"],
+    ["three (aarch64)", "skip", 'job name "three (aarch64)" names arm64; this host is x64'],
+    ["four", "skip", 'workflow file "arm64-ci.yml" names arm64; this host is x64'],
+    ["five", "skip", 'workflow file "arm64-ci.yml" names arm64; this host is x64'],
+    ["six", "provision", "starting a CPU runner for it"],
+  ]);
+});
