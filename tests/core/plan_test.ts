@@ -363,7 +363,7 @@ Deno.test("a CPU job is not counted as covered by an idle GPU runner: that one i
   assert.deepEqual(pooled(result), [["octo", "cpu", 1]]);
 });
 
-Deno.test("only a job that waited for a place last time too reclaims a runner", () => {
+Deno.test("only a job the daemon saw waiting a while (waitedBefore) reclaims a runner", () => {
   const [first, second] = [
     job(["self-hosted"], { repo: "acme/a" }),
     job(["self-hosted"], { repo: "acme/a" }),
