@@ -301,19 +301,7 @@ export async function retireWarmPool(
   if (!observed) return { retired: [], left: names };
   const steps = poolRetirements(pool, observed.registrations);
   const retired: string[] = [];
-  const all = Promise.all(steps.map(async (step) => {
-    if (step.kind !== "retire") return;
-    try {
-      if (await deleteRunner(deps.github, step.scope, step.runnerId) === "busy") return;
-      retired.push(step.runner);
-      await deps.backend.remove(step.containerId);
-    } catch (error) {
-      log.warn("Could not retire runner {runner}: {error}", {
-        runner: step.runner,
-        error: describeError(error),
-      });
-    }
-  }));
+  const all = Promise.all(steps.map((step) => cleanUpStep(deps, step, (r) => retired.push(r))));
   await untilAborted(all, signal).catch(() => {});
   // Busy ones finish their jobs; the others, unlisted or not retired in time, are left.
   const busy = new Set(
@@ -355,31 +343,41 @@ async function cleanUp(
   cleanUps: CleanUp[],
 ): Promise<string[]> {
   const removed = new Set<string>();
-  for (const step of cleanUps) {
-    try {
-      if (step.kind === "remove-container") {
-        await deps.backend.remove(step.containerId);
-        log.info("Removed the container of runner {runner}: {reason}", step);
-        removed.add(step.runner);
-        continue;
-      }
-      const outcome = await deleteRunner(deps.github, step.scope, step.runnerId);
-      if (outcome === "busy") {
-        log.info("Runner {runner} is busy; will delete it later", step);
-        continue;
-      }
-      log.info("Deleted the registration of runner {runner}: {reason}", step);
-      removed.add(step.runner);
-      if (step.kind === "retire") {
-        await deps.backend.remove(step.containerId);
-        log.info("Removed the container of runner {runner}: {reason}", step);
-      }
-    } catch (error) {
-      log.warn("Could not remove runner {runner}: {error}", {
-        runner: step.runner,
-        error: describeError(error),
-      });
-    }
-  }
+  for (const step of cleanUps) await cleanUpStep(deps, step, (runner) => removed.add(runner));
   return [...removed];
+}
+
+/**
+ * One clean-up step; `gone` hears of the runner once GitHub has let its registration go (or,
+ * for a container alone, once it is removed). A failure is logged, never thrown.
+ */
+async function cleanUpStep(
+  deps: Pick<CycleDeps, "github" | "backend">,
+  step: CleanUp,
+  gone: (runner: string) => void,
+): Promise<void> {
+  try {
+    if (step.kind === "remove-container") {
+      await deps.backend.remove(step.containerId);
+      log.info("Removed the container of runner {runner}: {reason}", step);
+      gone(step.runner);
+      return;
+    }
+    const outcome = await deleteRunner(deps.github, step.scope, step.runnerId);
+    if (outcome === "busy") {
+      log.info("Runner {runner} is busy; will delete it later", step);
+      return;
+    }
+    log.info("Deleted the registration of runner {runner}: {reason}", step);
+    gone(step.runner);
+    if (step.kind === "retire") {
+      await deps.backend.remove(step.containerId);
+      log.info("Removed the container of runner {runner}: {reason}", step);
+    }
+  } catch (error) {
+    log.warn("Could not remove runner {runner}: {error}", {
+      runner: step.runner,
+      error: describeError(error),
+    });
+  }
 }
