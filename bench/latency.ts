@@ -8,8 +8,9 @@
 import { sign } from "@octokit/webhooks-methods";
 import { GitHubSimulator } from "../lib/simulator/server.ts";
 import { SimWorld } from "../lib/simulator/world.ts";
-import { runnerPrefix } from "../lib/commands/setup.ts";
-import { cliCommand, TEST_HOST_ID } from "../tests/helpers/cli.ts";
+import { LABEL } from "../lib/runners/docker.ts";
+import { cliCommand } from "../tests/helpers/cli.ts";
+import { docker, ours, removeContainersOf } from "../tests/helpers/engine_runs.ts";
 import { TEST_IMAGE } from "../tests/helpers/runner_image.ts";
 
 /** How long the stand-in runner boots before it comes online, in seconds. */
@@ -50,7 +51,6 @@ export async function latencies(setup: LatencySetup, signal: AbortSignal): Promi
   await sim.start();
   sim.world.addRepo("org/app", { org: true });
   const prefix = `bench${crypto.randomUUID().slice(0, 4)}`;
-  const ours = runnerPrefix(Deno.hostname(), TEST_HOST_ID, prefix);
   const child = (await cliCommand([
     "run",
     "--api-url",
@@ -84,8 +84,7 @@ export async function latencies(setup: LatencySetup, signal: AbortSignal): Promi
   try {
     await until("first cycle", () => log.includes("Found 1 repos"));
     const port = log.match(/Receiving webhooks on 127\.0\.0\.1:(\d+)/)?.[1];
-    const readyRunners = () =>
-      sim.world.runners.filter((r) => r.name.startsWith(ours) && r.status === "online" && !r.busy);
+    const readyRunners = () => ours(sim, prefix).filter((r) => r.status === "online" && !r.busy);
     for (let i = 0; i < setup.jobs; i++) {
       if (setup.warm) await until("a pool runner online", () => readyRunners().length > 0);
       // A job comes at any moment of the poll interval, not just after the last one ended.
@@ -105,7 +104,7 @@ export async function latencies(setup: LatencySetup, signal: AbortSignal): Promi
           "a runner for the job",
           async () =>
             setup.engine
-              ? await containerFor(job.id)
+              ? await docker("ps", "--quiet", "--filter", `label=${LABEL}.for-job=${job.id}`) !== ""
               : (log.match(/would start/g) ?? []).length > decisions,
         );
         result.running.push((performance.now() - queued) / 1000);
@@ -125,7 +124,7 @@ export async function latencies(setup: LatencySetup, signal: AbortSignal): Promi
     await child.status;
     await reading;
     await sim.stop();
-    await removeContainers(prefix);
+    if (setup.engine) await removeContainersOf(prefix);
     await Deno.remove(dir, { recursive: true });
   }
   return result;
@@ -143,27 +142,4 @@ async function webhook(port: string, jobId: number, action: string): Promise<voi
     body,
   });
   await response.body?.cancel();
-}
-
-async function docker(...args: string[]): Promise<string> {
-  const out = await new Deno.Command("docker", { args, stdout: "piped", stderr: "null" }).output()
-    .catch(() => null);
-  return out ? new TextDecoder().decode(out.stdout).trim() : "";
-}
-
-/** Whether a container made for `jobId` is running. */
-async function containerFor(jobId: number): Promise<boolean> {
-  return await docker(
-    "ps",
-    "--quiet",
-    "--filter",
-    `label=io.github-autoscaler.for-job=${jobId}`,
-  ) !==
-    "";
-}
-
-async function removeContainers(prefix: string): Promise<void> {
-  const left = (await docker("ps", "--all", "--quiet", "--filter", `name=${prefix}`)).split("\n")
-    .filter(Boolean);
-  if (left.length > 0) await docker("rm", "--force", ...left);
 }

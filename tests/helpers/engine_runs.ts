@@ -145,9 +145,14 @@ export async function withPrefix(fn: (prefix: string) => Promise<void>) {
   try {
     await fn(prefix);
   } finally {
-    const left = await containersOf(prefix);
-    if (left.length > 0) await docker("rm", "--force", ...left);
+    await removeContainersOf(prefix);
   }
+}
+
+/** Removes every container of ours whose runner name starts with `prefix`. */
+export async function removeContainersOf(prefix: string): Promise<void> {
+  const left = await containersOf(prefix);
+  if (left.length > 0) await docker("rm", "--force", ...left);
 }
 
 /** The body of an engine test: a running simulator and a runner-name prefix of its own. */
