@@ -218,7 +218,7 @@ export function parseRunOptions(
     string("runner-scope") ?? "repo",
     ["repo", "org"] as const,
   );
-  const minIdle = string("min-idle") === undefined ? null : warmPool(string("min-idle")!);
+  const minIdle = string("min-idle") === undefined ? null : minIdleCounts(string("min-idle")!);
   if (minIdle !== null && runnerScope === "repo" && (repos.length === 0 || owners.length > 0)) {
     throw new UsageError(
       "--min-idle with --runner-scope repo keeps a pool for each repository, so it takes the " +
@@ -304,7 +304,7 @@ function interval(value: string): number {
 const RUNNER_KINDS: readonly RunnerKind[] = ["cpu", "cuda", "rocm", "openvino"];
 
 /** `N` (CPU runners) or `KIND=N,...`; null when nothing is to be kept (all zero). */
-function warmPool(value: string): Partial<Record<RunnerKind, number>> | null {
+function minIdleCounts(value: string): Partial<Record<RunnerKind, number>> | null {
   const wrong = () =>
     new UsageError(
       `Invalid --min-idle "${value}": give a number of idle CPU runners (2), or one per kind ` +

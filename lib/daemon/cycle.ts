@@ -49,7 +49,7 @@ export interface CycleDeps {
  * job still waiting after this is not being taken, and one look (two cycles a webhook apart)
  * that may be out of date retires nothing.
  */
-export const RECLAIM_AFTER_MS = 15_000;
+const RECLAIM_AFTER_MS = 15_000;
 
 /** What a cycle works with; fixed for the life of the daemon. */
 export interface CycleSettings {
