@@ -57,6 +57,11 @@ export interface SimulatorOptions {
    * takes seconds to boot and connect); 0 by default.
    */
   runnerBootSeconds?: number;
+  /**
+   * Each job sets up a tool of this many bytes, like `actions/setup-*`: a stand-in runner
+   * downloads it from `/_simulator/tool` unless its tool cache has it.
+   */
+  toolBytes?: number;
   /** The `x-oauth-scopes` header of a classic token's answers (`repo, workflow`). */
   scopes?: string;
   /** Added to every REST answer, to measure a cycle as over a network. */
@@ -87,6 +92,10 @@ export class GitHubSimulator {
   readonly jitConfigs: string[] = [];
   /** The registration token of every runner `config.sh` registered, in order. */
   readonly registrations: string[] = [];
+  /** Bytes of the tool stand-in runners downloaded (see `toolBytes`). */
+  toolBytesServed = 0;
+  /** What each job found in its tool cache, as its runner reported: `hit`, `miss`, `corrupt`. */
+  readonly toolCache = new Map<number, string>();
   /** While true, runners that ask for work get none (a job cancelled as its runner starts). */
   holdRunners = false;
   /** Downloads of these assets fail: `short` sends half the file, `abort` breaks off mid-way. */
@@ -404,6 +413,11 @@ export class GitHubSimulator {
       });
       return record(this.#withRateHeaders(response), true);
     }
+    if (request.method === "GET" && url.pathname === "/_simulator/tool") {
+      const tool = this.#tool();
+      this.toolBytesServed += tool.length;
+      return record(new Response(tool), false);
+    }
     if (request.method === "GET") {
       const download = this.#download(url);
       if (download) return record(download, false);
@@ -622,13 +636,15 @@ export class GitHubSimulator {
 
   /**
    * What the stand-in runner in the test image speaks (not GitHub's REST API), with its secret
-   * as the body: come online, ask for a job (`job <id> <seconds>`, or `none` while there is no
-   * job or `holdRunners` is set), report it done. A deleted runner gets 404. Like GitHub's
-   * broker, asking for a job is a long poll: the answer waits up to a second for one.
+   * as the body's first line: come online, ask for a job (`job <id> <seconds>`, then the tool's
+   * SHA-256 with `toolBytes`; or `none` while there is no job or `holdRunners` is set), report
+   * it done (a second line `cache=hit|miss|corrupt` tells what its tool cache held). A deleted
+   * runner gets 404. Like GitHub's broker, asking for a job is a long poll: the answer waits up
+   * to a second for one.
    */
   async #runnerProtocol(request: Request, id: number, step: string): Promise<Response> {
     const runner = this.world.runners.find((r) => r.id === id);
-    const secret = (await request.text()).trim();
+    const [secret, report] = (await request.text()).trim().split("\n");
     if (!runner || !secret || this.#runnerSecrets.get(id) !== secret) {
       return new Response("no such runner\n", { status: 404 });
     }
@@ -640,7 +656,10 @@ export class GitHubSimulator {
       const until = performance.now() + 1000;
       for (;;) {
         const [job] = runner.busy || this.holdRunners ? [] : this.world.dispatch(runner);
-        if (job) return new Response(`job ${job.id} ${this.#options.jobSeconds ?? 1}\n`);
+        if (job) {
+          const tool = this.#options.toolBytes ? ` ${await this.#toolDigest()}` : "";
+          return new Response(`job ${job.id} ${this.#options.jobSeconds ?? 1}${tool}\n`);
+        }
         if (performance.now() > until || this.#stopping.signal.aborted) {
           return new Response("none\n");
         }
@@ -648,9 +667,28 @@ export class GitHubSimulator {
       }
     }
     const job = this.world.jobs.find((j) => j.runnerId === id && j.status === "in_progress");
+    const cache = report?.match(/^cache=(\w+)$/)?.[1];
+    if (job && cache) this.toolCache.set(job.id, cache);
     if (job) this.world.completeJob(job);
     else this.world.removeRunner(id);
     return new Response("ok\n");
+  }
+
+  #toolBytes: Uint8Array<ArrayBuffer> | null = null;
+
+  /** The tool's bytes: the same on every call, so a cached copy can be checked. */
+  #tool(): Uint8Array<ArrayBuffer> {
+    this.#toolBytes ??= Uint8Array.from(
+      { length: this.#options.toolBytes ?? 0 },
+      (_, i) => (i * 31 + (i >> 8)) & 255,
+    );
+    return this.#toolBytes;
+  }
+
+  /** The tool's SHA-256 in hex, which a stand-in runner checks its cached copy against. */
+  async #toolDigest(): Promise<string> {
+    const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", this.#tool()));
+    return [...hash].map((b) => b.toString(16).padStart(2, "0")).join("");
   }
 
   async #installationToken(request: Request, installation: number): Promise<Response> {

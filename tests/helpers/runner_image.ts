@@ -36,6 +36,11 @@ const APPLETS = [
   "rm",
   "mv",
   "tail",
+  "mkdir",
+  "touch",
+  "sha256sum",
+  "cut",
+  "chown",
 ];
 
 async function docker(
