@@ -1,6 +1,7 @@
 import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
 import { getLogger, type LogLevel } from "@logtape/logtape";
 import { type Command, type Deps, STOP_GRACE_MS } from "./lib/commands/command.ts";
+import { cacheCommand } from "./lib/commands/cache.ts";
 import { demoCommand } from "./lib/commands/demo.ts";
 import { detectCommand } from "./lib/commands/detect.ts";
 import { doctorCommand } from "./lib/commands/doctor.ts";
@@ -32,6 +33,7 @@ const COMMANDS: readonly Command[] = [
   planCommand,
   runDaemon,
   statusCommand,
+  cacheCommand,
   installServiceCommand,
   uninstallServiceCommand,
   serviceCommand,

@@ -54,7 +54,14 @@ ${RUN_OPTIONS_HELP}`,
     // One daemon per host: a second would start runners for the same jobs. A dry run starts
     // nothing and may look on beside the service.
     using _lock = options.dryRun ? null : await takeRunLock(stateDirectory(deps.env, deps.uid));
-    const prepared = await prepare(options, deps, "run", { metrics, budget });
+    const prepared = await prepare(options, deps, "run", {
+      metrics,
+      budget,
+      cacheEvents: metrics && {
+        onStart: (hit) => metrics.cacheStarts.inc({ result: hit ? "hit" : "miss" }),
+        onMeasure: (bytes) => metrics.cacheBytes.set(bytes),
+      },
+    });
     const { github, settings, backend } = prepared;
     log.info(
       "Auto-scaler configured: {arch} host, labels {labels}, at most {maxRunners} runners " +

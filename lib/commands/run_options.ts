@@ -9,6 +9,7 @@ import { parseLabelList } from "../core/labels.ts";
 import { DEFAULT_UPDATE_REPO } from "../update/release.ts";
 import type { OptionValues } from "./command.ts";
 import type { RunnerKind } from "../core/model.ts";
+import type { CacheShare } from "../core/caches.ts";
 
 /** The options `run` and `plan` share (`plan` is one observation of what `run` would do). */
 export const RUN_OPTIONS: ParseArgsOptionsConfig = {
@@ -35,6 +36,11 @@ export const RUN_OPTIONS: ParseArgsOptionsConfig = {
   "min-idle": { type: "string" },
   "pool-max-age": { type: "string" },
   "name-prefix": { type: "string" },
+  "no-cache": { type: "boolean" },
+  "cache-share": { type: "string" },
+  "cache-max-repo": { type: "string" },
+  "cache-max-total": { type: "string" },
+  "cache-max-age": { type: "string" },
   "runner-group": { type: "string" },
   "runner-scope": { type: "string" },
   "webhook-listen": { type: "string" },
@@ -93,12 +99,23 @@ Runners:
   --pool-max-age SECONDS    Replace an unused pool runner after this long, so the image and
                             the runner stay current (default: 3600; at least 60, and with
                             --min-idle at least --idle-timeout)
+  --no-cache                Give runners no caches (see Caches below)
   --name-prefix NAME        Runner names are NAME-<host>-<host id>-<random> (default: autoscaler)
   --runner-group ID         Runner group to register in (default: 1, the Default group)
   --runner-scope repo|org   Register runners to the job's repository (default) or to its
                             organization (then one runner may take any of the org's jobs)
   --docker-timeout SECONDS  How long a docker command may take before it counts as failed
                             (default: 60; docker run twice that; pulls 30 minutes; 1 to 600)
+
+Caches (each runner mounts Docker volumes of its repository's own, kept between jobs: the
+tool cache of actions/setup-*, and with --profile docker its engine's image store):
+  --cache-share repo|org    Whose jobs share a cache: each repository alone (default), or all
+                            of an organization's repositories (needed for caches with
+                            --runner-scope org, whose runners take any of its repositories' jobs)
+  --cache-max-repo SIZE     At most this much per repository (default: 10g), least recently
+                            used first out
+  --cache-max-total SIZE    At most this much on this host (default: 50g)
+  --cache-max-age DAYS      Remove a cache not used for this long (default: 7)
 
 Events and metrics:
   --webhook-listen HOST:PORT
@@ -135,6 +152,14 @@ export interface AppOptions {
   installationId: number;
 }
 
+/** How runners' caches are shared and bounded. */
+export interface CacheOptions {
+  share: CacheShare;
+  maxRepoBytes: number;
+  maxTotalBytes: number;
+  maxAgeDays: number;
+}
+
 /** Parsed and checked `run`/`plan` options. */
 export interface RunOptions {
   selection: Omit<RepoSelection, "app">;
@@ -160,6 +185,8 @@ export interface RunOptions {
   minIdle: Partial<Record<RunnerKind, number>> | null;
   poolMaxAgeSeconds: number;
   namePrefix: string;
+  /** Null with `--no-cache`. */
+  cache: CacheOptions | null;
   runnerGroupId: number;
   runnerScope: "repo" | "org";
   /** Null when the daemon must not update itself. */
@@ -265,6 +292,12 @@ export function parseRunOptions(
     // A runner takes tens of seconds to come online; a shorter timeout reaps it before then.
     idleTimeoutSeconds,
     namePrefix: namePrefix(string("name-prefix") ?? "autoscaler"),
+    cache: values["no-cache"] === true ? null : {
+      share: oneOf("--cache-share", string("cache-share") ?? "repo", ["repo", "org"] as const),
+      maxRepoBytes: size("--cache-max-repo", string("cache-max-repo") ?? "10g"),
+      maxTotalBytes: size("--cache-max-total", string("cache-max-total") ?? "50g"),
+      maxAgeDays: integer("--cache-max-age", string("cache-max-age") ?? "7", 1),
+    },
     runnerGroupId: integer("--runner-group", string("runner-group") ?? "1", 1),
     runnerScope,
     minIdle,
@@ -391,6 +424,20 @@ function cpus(value: string): number {
     throw new UsageError(`Invalid --runner-cpus "${value}": give a number of CPUs, at least 0.01`);
   }
   return n;
+}
+
+/** A cache size: `10g`, `500m`, `1.5g` (binary units), in bytes. */
+function size(option: string, value: string): number {
+  const match = value.trim().toLowerCase().match(/^(\d+(?:\.\d+)?)\s*(k|m|g|t)(?:i?b)?$/);
+  const bytes = match?.[1] === undefined
+    ? Number.NaN
+    : Number(match[1]) * 1024 ** ("kmgt".indexOf(match[2]!) + 1);
+  if (!(bytes >= 1024 * 1024)) {
+    throw new UsageError(
+      `Invalid ${option} "${value}": give a size like 10g or 500m (at least 1m)`,
+    );
+  }
+  return Math.floor(bytes);
 }
 
 /** `4g`, `512m`, `1.5g`, or a bare number of MiB. */

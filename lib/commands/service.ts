@@ -12,6 +12,9 @@ import {
 } from "../service/install.ts";
 import { renderEnvFile, renderUnit, type ServiceScope, UNIT_NAME } from "../service/unit.ts";
 import { toolResult } from "../system/command.ts";
+import { hostId, stateDirectory } from "../system/host_id.ts";
+import { purgeHostCaches } from "../runners/cache_volumes.ts";
+import { DEFAULT_DOCKER_TIMEOUT_MS } from "../runners/docker.ts";
 import type { Command, Deps, OptionValues } from "./command.ts";
 import { parseRunOptions, RUN_OPTIONS } from "./run_options.ts";
 
@@ -184,16 +187,23 @@ async function lingerHint(deps: Deps): Promise<string> {
 export const uninstallServiceCommand: Command = {
   name: "uninstall-service",
   summary: "Stop, disable and remove the systemd service and its environment file",
-  help: `Usage: autoscaler uninstall-service [--user | --system] [--force] [--destdir DIR]
+  help: `Usage: autoscaler uninstall-service [--user | --system] [--force] [--purge] [--destdir DIR]
 
 Runs systemctl disable --now, removes ${UNIT_NAME} and its environment file, and reloads
-systemd. A unit not written by this program is only removed with --force.
+systemd. A unit not written by this program is only removed with --force. The runners' caches
+(Docker volumes) stay, for a later install, unless --purge.
 
 Options:
 ${SCOPE_HELP}
   --force                   Remove a unit of that name not written by this program
+  --purge                   Also remove every runner cache this host made (see "autoscaler cache")
   --destdir DIR             Remove below DIR and do not call systemctl`,
-  options: { ...SCOPE_OPTIONS, force: { type: "boolean" }, destdir: { type: "string" } },
+  options: {
+    ...SCOPE_OPTIONS,
+    force: { type: "boolean" },
+    purge: { type: "boolean" },
+    destdir: { type: "string" },
+  },
   async run(values, deps) {
     const scope = scopeOf(values);
     const destdir = typeof values.destdir === "string" ? values.destdir : "";
@@ -206,7 +216,23 @@ ${SCOPE_HELP}
         ? `Removed ${paths.unit} and ${paths.envFile}\n`
         : `No ${UNIT_NAME} at ${paths.unit}\n`,
     );
-    return 0;
+    if (values.purge !== true) return 0;
+    const stateDir = stateDirectory(deps.env, deps.uid);
+    const purged = await purgeHostCaches(
+      deps.run,
+      await hostId(stateDir),
+      stateDir,
+      DEFAULT_DOCKER_TIMEOUT_MS,
+    );
+    deps.print(
+      `Removed ${purged.removed.length} runner cache volume${
+        purged.removed.length === 1 ? "" : "s"
+      }\n` +
+        (purged.left.length === 0
+          ? ""
+          : `Could not remove ${purged.left.join(", ")}: a container still uses them\n`),
+    );
+    return purged.left.length === 0 ? 0 : 1;
   },
 };
 

@@ -3,7 +3,8 @@ import { DryRunBackend, type RunnerBackend } from "../runners/backend.ts";
 import type { CycleSettings } from "../daemon/cycle.ts";
 import { devicePaths, deviceSlots } from "../runners/devices.ts";
 import { Docker } from "../runners/docker.ts";
-import { DockerBackend } from "../runners/docker_backend.ts";
+import { DockerBackend, type RunnerCaches } from "../runners/docker_backend.ts";
+import { CacheVolumes } from "../runners/cache_volumes.ts";
 import { ConfigurationError, UsageError } from "../core/errors.ts";
 import type { RunnerKind } from "../core/model.ts";
 import { type ClientExtras, createGitHub, type GitHub, type GitHubAuth } from "../github/client.ts";
@@ -86,7 +87,10 @@ export async function prepare(
   options: RunOptions,
   deps: Deps,
   use: "run" | "observe",
-  extras: Omit<ClientExtras, "cache"> = {},
+  { cacheEvents, ...extras }: Omit<ClientExtras, "cache"> & {
+    /** What the daemon's metrics hear of the caches. */
+    cacheEvents?: Pick<RunnerCaches, "onStart" | "onMeasure">;
+  } = {},
 ): Promise<Prepared> {
   const host = await detectHost({
     root: options.root,
@@ -130,11 +134,15 @@ export async function prepare(
     Math.max(0.5, Math.floor((Math.max(1, host.cpu.count) / slots) * 100) / 100);
   const memoryMiB = options.runnerMemoryMiB ??
     Math.max(512, Math.floor((host.memory.totalBytes ?? 4 * 1024 ** 3) * 0.9 / slots / 1024 ** 2));
-  const prefix = runnerPrefix(
-    deps.hostname,
-    await hostId(stateDirectory(deps.env, deps.uid)),
-    options.namePrefix,
-  );
+  const stateDir = stateDirectory(deps.env, deps.uid);
+  const id = await hostId(stateDir);
+  const prefix = runnerPrefix(deps.hostname, id, options.namePrefix);
+  if (options.cache?.share === "repo" && options.runnerScope === "org") {
+    log.warn(
+      "Runners registered to an organization take any of its repositories' jobs, so they get " +
+        "no cache unless --cache-share org lets the organization's repositories share one",
+    );
+  }
   for (const [kind, count] of Object.entries(options.minIdle ?? {})) {
     if (count > 0 && profile.kinds[kind as RunnerKind] === undefined) {
       log.warn(
@@ -164,6 +172,16 @@ export async function prepare(
       serverUrl: serverUrl(options.apiUrl),
       slots: deviceSlots(host, await deviceGroups(deps.run, devicePaths(host))),
       terminal: Deno.stderr.isTerminal(),
+      cache: options.cache && {
+        volumes: new CacheVolumes(deps.run, prefix, id, stateDir, options.dockerTimeoutMs),
+        share: options.cache.share,
+        limits: {
+          maxKeyBytes: options.cache.maxRepoBytes,
+          maxTotalBytes: options.cache.maxTotalBytes,
+          maxAgeMs: options.cache.maxAgeDays * 86_400_000,
+        },
+        ...cacheEvents,
+      },
     }, () => new Date())
     : new DryRunBackend();
   return {

@@ -69,6 +69,17 @@ export class Metrics {
     labelNames: ["result"],
     registers: [this.registry],
   });
+  readonly cacheStarts = new Counter({
+    name: "autoscaler_cache_starts_total",
+    help: "Runners started with a cache, by whether it was there before (hit) or new (miss)",
+    labelNames: ["result"],
+    registers: [this.registry],
+  });
+  readonly cacheBytes = new Gauge({
+    name: "autoscaler_cache_bytes",
+    help: "Bytes of this host's runner caches, as last measured (each prune)",
+    registers: [this.registry],
+  });
   /** When the last cycle succeeded (ms since the epoch), for `/healthz`. */
   lastSuccess = 0;
 

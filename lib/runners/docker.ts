@@ -41,6 +41,8 @@ export interface ContainerSpec {
   shmMiB: number | null;
   /** Device arguments (`--gpus ...`, `--device ...`, `--group-add ...`). */
   deviceArgs: string[];
+  /** The cache volumes and the variables naming them (`--mount ...`, `--env ...`). */
+  cacheArgs: string[];
   command: string[];
 }
 
@@ -128,6 +130,7 @@ export function runArgs(spec: ContainerSpec): string[] {
       [key, value],
     ) => ["--label", `${LABEL}.${key}=${value}`]),
     ...spec.deviceArgs,
+    ...spec.cacheArgs,
     spec.image,
     ...spec.command,
   ];

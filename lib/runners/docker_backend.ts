@@ -14,6 +14,8 @@ import {
   registrationToken,
 } from "../github/runners.ts";
 import type { StartAction } from "../core/plan.ts";
+import { cacheKeyFor, type CacheKind, type CacheLimits, type CacheShare } from "../core/caches.ts";
+import type { CacheVolumes, ClaimedCache } from "./cache_volumes.ts";
 
 const log = getLogger(["autoscaler", "runners"]);
 
@@ -38,6 +40,19 @@ export interface DockerRunnerSettings {
   slots: DeviceSlots;
   /** Whether stderr is a terminal (pull progress is shown there). */
   terminal: boolean;
+  /** The runners' caches; null with `--no-cache`. */
+  cache: RunnerCaches | null;
+}
+
+/** How runners get their caches, and what is told of them. */
+export interface RunnerCaches {
+  volumes: CacheVolumes;
+  share: CacheShare;
+  limits: CacheLimits;
+  /** A runner started with a cache that was there before (hit) or a new one. */
+  onStart?(hit: boolean): void;
+  /** The bytes of this host's caches, after each prune. */
+  onMeasure?(bytes: number): void;
 }
 
 /**
@@ -48,6 +63,10 @@ export interface DockerRunnerSettings {
  */
 export class DockerBackend implements RunnerBackend {
   #inUse = new Set<string>();
+  /** The cache slots our containers hold, per cache key. */
+  #cacheSlots = new Map<string, Set<number>>();
+  /** A prune `prepare` began, so that two never overlap. */
+  #pruning: Promise<void> | null = null;
   /** False once GitHub answered generate-jitconfig with 404 (GitHub Enterprise Server < 3.10). */
   #jit = true;
   /** A check (and pull) `prepare` began, which a start waits for rather than pulling again. */
@@ -68,6 +87,11 @@ export class DockerBackend implements RunnerBackend {
       containers.filter((c) => c.state === "running" && c.labels.device)
         .map((c) => c.labels.device as string),
     );
+    this.#cacheSlots = new Map();
+    for (const c of containers) {
+      const key = c.labels["cache-key"];
+      if (key) this.#slotsOf(key).add(Number(c.labels["cache-slot"]));
+    }
     return containers;
   }
 
@@ -75,7 +99,22 @@ export class DockerBackend implements RunnerBackend {
     return this.docker.remove(containerId);
   }
 
+  #slotsOf(key: string): Set<number> {
+    const slots = this.#cacheSlots.get(key) ?? new Set<number>();
+    this.#cacheSlots.set(key, slots);
+    return slots;
+  }
+
+  /** Makes sure of the image, and prunes the caches down to their limits; neither waited for. */
   prepare(): void {
+    const cache = this.settings.cache;
+    if (cache) {
+      this.#pruning ??= cache.volumes.prune(cache.limits, this.now()).then(({ bytes }) => {
+        cache.onMeasure?.(bytes);
+      }, (error) => {
+        log.warn("Could not prune the runner caches: {error}", { error: describeError(error) });
+      }).finally(() => this.#pruning = null);
+    }
     this.#preparing ??= this.#ensureImage().then(() => true, (error) => {
       log.warn("Could not make sure the runner image is here: {error}", {
         error: describeError(error),
@@ -125,8 +164,10 @@ export class DockerBackend implements RunnerBackend {
     const name = `${this.settings.namePrefix}${crypto.randomUUID().slice(0, 8)}`;
     const scope = action.scope;
     const registration = await this.#register(scope, name, action.labels);
+    let cache: ClaimedCache | null = null;
     let containerId: string;
     try {
+      cache = await this.#claimCache(action);
       containerId = await this.docker.start({
         name,
         image: this.settings.image,
@@ -140,7 +181,9 @@ export class DockerBackend implements RunnerBackend {
           created: this.now().toISOString(),
           ...(slot ? { device: slot.id } : {}),
           ...(forJob === undefined ? {} : { "for-job": String(forJob) }),
+          ...(cache ? { "cache-key": cache.key, "cache-slot": String(cache.slot) } : {}),
         },
+        cacheArgs: cache?.args ?? [],
         settings: registration.env,
         profile: this.settings.profile,
         nested: this.settings.nested,
@@ -162,15 +205,37 @@ export class DockerBackend implements RunnerBackend {
         log.error("Runner {name} did not start; its registration was {outcome}", { name, outcome });
       }
       throw error;
+    } finally {
+      cache?.release();
     }
     if (slot) this.#inUse.add(slot.id);
-    log.info("Started {kind} runner {name} for {what} in container {container}", {
+    if (cache) {
+      this.#slotsOf(cache.key).add(cache.slot);
+      this.settings.cache?.onStart?.(cache.hit);
+    }
+    log.info("Started {kind} runner {name} for {what} in container {container}{cache}", {
       kind,
       name,
       what: action.repo ?? `the warm pool of ${scope}`,
       container: containerId.slice(0, 12),
+      cache: cache ? `, cache slot ${cache.slot} (${cache.hit ? "there before" : "new"})` : "",
     });
     return name;
+  }
+
+  /** The cache slot a runner for `action` mounts, or null when it gets none. */
+  async #claimCache(action: StartAction): Promise<ClaimedCache | null> {
+    const cache = this.settings.cache;
+    const key = cache && cacheKeyFor(action.scope, action.repo, cache.share);
+    if (!cache || !key) return null;
+    const kinds: CacheKind[] = this.settings.profile === "docker" ? ["tool", "docker"] : ["tool"];
+    return await cache.volumes.claim(
+      key,
+      kinds,
+      this.#slotsOf(key),
+      this.settings.image,
+      this.now(),
+    );
   }
 
   /**

@@ -18,3 +18,33 @@ Deno.test("run options: --min-idle N is CPU runners; kinds are named, in any cas
   assert.equal(parse({ ...org, "min-idle": "cpu=0,cuda=0" }).minIdle, null);
   assert.deepEqual(parse({ repo: ["a/b"], "min-idle": "1" }).minIdle, { cpu: 1 });
 });
+
+Deno.test("run options: caches are on by default, per repository, within 10g, 50g and 7 days", () => {
+  assert.deepEqual(parse({}).cache, {
+    share: "repo",
+    maxRepoBytes: 10 * 1024 ** 3,
+    maxTotalBytes: 50 * 1024 ** 3,
+    maxAgeDays: 7,
+  });
+  assert.equal(parse({ "no-cache": true }).cache, null);
+  const set = parse({
+    "cache-share": "org",
+    "cache-max-repo": "1.5G",
+    "cache-max-total": "500m",
+    "cache-max-age": "30",
+  }).cache;
+  assert.deepEqual(set, {
+    share: "org",
+    maxRepoBytes: 1.5 * 1024 ** 3,
+    maxTotalBytes: 500 * 1024 ** 2,
+    maxAgeDays: 30,
+  });
+  for (
+    const [flag, value] of [["cache-max-repo", "512k"], ["cache-max-total", "-1g"], [
+      "cache-share",
+      "host",
+    ], ["cache-max-age", "0"]]
+  ) {
+    assert.throws(() => parse({ [flag!]: value! }), new RegExp(`Invalid --${flag} "${value}"`));
+  }
+});

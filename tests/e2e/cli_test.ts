@@ -61,6 +61,23 @@ const USAGE_ERRORS: [string[], string][] = [
     `error: Invalid --probe-timeout "soon": give seconds between 0 and 3600. ` +
     `Run "autoscaler detect --help" for usage.`,
   ],
+  [
+    ["cache"],
+    `error: Give one of ls, prune. Run "autoscaler cache --help" for usage.`,
+  ],
+  [
+    ["cache", "clear"],
+    `error: Unknown cache action "clear": use ls or prune. Run "autoscaler cache --help" for usage.`,
+  ],
+  [
+    ["cache", "ls", "--repo", "acme/app"],
+    `error: --repo and --org go with prune. Run "autoscaler cache --help" for usage.`,
+  ],
+  [
+    ["run", "--cache-max-repo", "lots"],
+    `error: Invalid --cache-max-repo "lots": give a size like 10g or 500m (at least 1m). ` +
+    `Run "autoscaler run --help" for usage.`,
+  ],
 ];
 
 for (const [args, message] of USAGE_ERRORS) {

@@ -89,7 +89,12 @@ engineTest(
       assert.equal(host.Init, true);
       assert.equal(host.Privileged, false);
       assert.deepEqual(host.Binds ?? [], []);
-      assert.deepEqual(inspected.Mounts, []);
+      // No host path: only the repository's tool cache, a Docker volume.
+      assert.equal(inspected.Mounts.length, 1, JSON.stringify(inspected.Mounts));
+      const [mount] = inspected.Mounts;
+      assert.equal(mount.Type, "volume");
+      assert.equal(mount.Destination, "/opt/hostedtoolcache");
+      assert.match(mount.Name, /-cache-acme-app-[0-9a-f]{8}-\d+-tool$/);
       assert.ok(!JSON.stringify(inspected).includes("docker.sock"));
       assert.equal(inspected.Config.Labels[`${LABEL}.repo`], "acme/app");
 

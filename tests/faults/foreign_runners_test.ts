@@ -11,6 +11,8 @@ const STARTS_NOTHING = `case "$1" in
   ps) exit 0 ;;
   image) exit 0 ;;
   run) echo 0123456789abcdef ;;
+  volume) exit 0 ;;
+  system) echo '[]' ;;
   *) echo 20.10.24 ;;
 esac`;
 

@@ -35,6 +35,8 @@ interface Row {
   line: RegExp;
   /** Registrations a fault may make in vain (deleted again); none by default. */
   spareRegistrations?: number;
+  /** Flags for the daemon besides the matrix's own. */
+  flags?: string[];
 }
 
 const message = (text: string) => JSON.stringify({ message: text, documentation_url: "x" });
@@ -107,15 +109,35 @@ const ROWS: Row[] = [
     line: /acme\/gone.*404|404.*acme\/gone/,
   },
   {
+    // Without caches: with them, a repository's first `docker run` prepares its cache (below).
     name: "docker run fails",
     docker: [DOCKER_FAULTS["docker run fails"]!],
     line: /ERROR: Could not start runners for acme\/app: Cannot start runner .*injected fault/,
     spareRegistrations: 1,
+    flags: ["--no-cache"],
   },
   {
     name: "docker run hangs",
     docker: [DOCKER_FAULTS["docker run hangs"]!],
     line: /ERROR: Could not start runners for acme\/app: .*did not answer within 6 s/,
+    spareRegistrations: 1,
+    flags: ["--no-cache"],
+  },
+  {
+    // The volume is made, but not yet given to the runner user: the next start must do that
+    // before a runner writes its tool cache.
+    name: "preparing a new cache volume (docker run) fails",
+    docker: [DOCKER_FAULTS["docker run fails"]!],
+    line:
+      /ERROR: Could not start runners for acme\/app: Cannot prepare cache volume \S+-cache-acme-app-\w+-0-tool: .*injected fault/,
+    spareRegistrations: 1,
+  },
+  {
+    // The first listing is the daemon's prune as it starts (a warning), the second a start's.
+    name: "listing the cache volumes fails",
+    docker: [["volume", "fail", 2]],
+    line:
+      /ERROR: Could not start runners for acme\/app: Cannot list cache volumes: .*injected fault/,
     spareRegistrations: 1,
   },
   {
@@ -164,7 +186,8 @@ for (const row of ROWS) {
     } finally {
       await faulty.remove();
     }
-  }, { jobSeconds: 1 });
+    // Each job sets up a tool, so a runner that cannot write its tool cache fails its job.
+  }, { jobSeconds: 1, toolBytes: 10_000 });
 }
 
 async function runRow(sim: GitHubSimulator, prefix: string, row: Row, faulty: FaultyDocker) {
@@ -190,7 +213,7 @@ async function runRow(sim: GitHubSimulator, prefix: string, row: Row, faulty: Fa
   const daemon = await Daemon.start(
     sim,
     prefix,
-    ["--api-timeout", "2", "--docker-timeout", "3"],
+    ["--api-timeout", "2", "--docker-timeout", "3", ...row.flags ?? []],
     { pathPrefix: faulty.bin },
   );
   let exit: number;

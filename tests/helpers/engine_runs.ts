@@ -50,6 +50,19 @@ export async function containersOf(prefix: string, all = true, host?: string): P
   return out.split("\n").filter((id) => id !== "");
 }
 
+/** The cache volumes of runners named with `prefix` (their owner label), on `DOCKER_HOST`'s engine. */
+export async function cacheVolumesOf(prefix: string): Promise<string[]> {
+  const owner = runnerPrefix(Deno.hostname(), TEST_HOST_ID, prefix);
+  const out = await docker(
+    "volume",
+    "ls",
+    "--quiet",
+    "--filter",
+    `label=${LABEL}.cache-owner=${owner}`,
+  );
+  return out.split("\n").filter((name) => name !== "").sort();
+}
+
 /** Polls `condition` every 200 ms; throws after `seconds`. */
 export async function waitFor(
   what: string,
@@ -139,14 +152,24 @@ export class Daemon {
   }
 }
 
-/** Runs `fn` with a unique runner-name prefix, and removes any container it left behind. */
+/**
+ * Runs `fn` with a unique runner-name prefix, and removes any container and cache volume it
+ * left behind.
+ */
 export async function withPrefix(fn: (prefix: string) => Promise<void>) {
   const prefix = `t${crypto.randomUUID().slice(0, 6)}`;
   try {
     await fn(prefix);
   } finally {
     await removeContainersOf(prefix);
+    await removeCachesOf(prefix);
   }
+}
+
+/** Removes the cache volumes of runners named with `prefix` (their containers must be gone). */
+export async function removeCachesOf(prefix: string): Promise<void> {
+  const volumes = await cacheVolumesOf(prefix);
+  if (volumes.length > 0) await docker("volume", "rm", "--force", ...volumes);
 }
 
 /** Removes every container of ours whose runner name starts with `prefix`. */

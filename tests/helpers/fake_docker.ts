@@ -36,6 +36,8 @@ JSON
   image) exit 0 ;;
   run) echo run >> '${calls}'; echo beef ;;
   rm) echo rm >> '${calls}' ;;
+  volume) exit 0 ;;
+  system) echo '[]' ;;
   *) echo 20.10.24 ;;
 esac`;
 }

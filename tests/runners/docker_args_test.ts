@@ -17,6 +17,7 @@ Deno.test("runArgs hardens the container and carries no setting of the runner", 
     pidsLimit: 4096,
     network: "bridge",
     deviceArgs: ["--gpus", "device=GPU-1"],
+    cacheArgs: [],
     command: ["sh", "-c", "launcher"],
   });
   assert.ok(!args.join(" ").includes("c2VjcmV0"));

@@ -22,7 +22,18 @@ Deno.test("a CUDA runner gets its one GPU and half its memory as /dev/shm; a CPU
   *) echo 20.10.24 ;;
 esac`;
       const { code, stderr } = await asX64Host(
-        ["run", "--once", "--api-url", sim.url, "--runner-memory", "8g", "--max-runners", "2"],
+        // Without caches, whose volumes' preparation is a docker run of its own.
+        [
+          "run",
+          "--once",
+          "--api-url",
+          sim.url,
+          "--runner-memory",
+          "8g",
+          "--max-runners",
+          "2",
+          "--no-cache",
+        ],
         { GH_TOKEN: TOKEN },
         { "nvidia-smi": NVIDIA_H100, docker },
       );

@@ -40,7 +40,19 @@ async function withImageFile(
     if (present) await Deno.writeTextFile(`${dir}/image`, "");
     sim.world.addRepo("acme/api", { org: true });
     const daemon = await spawnCli(
-      ["run", "--api-url", sim.url, "--interval", "0.5", "--max-runners", "4", "--root", host.root],
+      // Without caches, whose volumes' preparation is a docker run of its own.
+      [
+        "run",
+        "--api-url",
+        sim.url,
+        "--interval",
+        "0.5",
+        "--max-runners",
+        "4",
+        "--root",
+        host.root,
+        "--no-cache",
+      ],
       { pathPrefix: host.bin, env: { GH_TOKEN: TOKEN } },
     );
     const calls = () => Deno.readTextFile(`${dir}/calls`).catch(() => "");

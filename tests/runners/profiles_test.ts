@@ -230,6 +230,20 @@ Deno.test({
             assert.equal(inspected.HostConfig.Runtime, "sysbox-runc");
             assert.equal(inspected.HostConfig.Privileged, false);
             assert.equal(inspected.Config.User, "0");
+            // The runner's engine keeps its images in the repository's cache, a volume of its
+            // own slot, beside the tool cache.
+            const mounts = Object.fromEntries(
+              inspected.Mounts.map((m: { Destination: string; Type: string; Name: string }) => [
+                m.Destination,
+                `${m.Type} ${m.Name.replace(/^.*-cache-/, "")}`,
+              ]),
+            );
+            assert.deepEqual(Object.keys(mounts).sort(), [
+              "/opt/hostedtoolcache",
+              "/var/lib/docker",
+            ]);
+            assert.match(mounts["/opt/hostedtoolcache"]!, /^volume acme-app-[0-9a-f]{8}-0-tool$/);
+            assert.match(mounts["/var/lib/docker"]!, /^volume acme-app-[0-9a-f]{8}-0-docker$/);
             const processes = await dockerOn(engine.host, "top", id, "-eo", "pid,uid,args");
             // The runner as 1001; root only for the runner's engine (the stand-in's sleep).
             assert.match(processes, /\n\d+\s+1001\s+\/bin\/sh \.\/run\.sh\n/, processes);
