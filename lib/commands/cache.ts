@@ -1,10 +1,12 @@
 import { UsageError } from "../core/errors.ts";
-import { describeCacheKey } from "../core/caches.ts";
-import { type CacheEntry, CacheVolumes, formatBytes } from "../runners/cache_volumes.ts";
+import { describeCacheKey, formatBytes } from "../core/caches.ts";
+import { type CacheEntry, CacheVolumes } from "../runners/cache_volumes.ts";
 import { DEFAULT_DOCKER_TIMEOUT_MS } from "../runners/docker.ts";
 import { hostId, stateDirectory } from "../system/host_id.ts";
 import type { Command, Deps, OptionValues } from "./command.ts";
 import { runnerPrefix } from "./setup.ts";
+import { namePrefix } from "./run_options.ts";
+import { takeRunLock } from "../system/run_lock.ts";
 
 const VERBS = ["ls", "prune"];
 
@@ -18,7 +20,9 @@ export const cacheCommand: Command = {
 The runners' caches are Docker volumes, one set per repository (or organization, with
 run --cache-share org) and per slot: runners of one repository at once each take a slot of
 their own. The daemon trims them to --cache-max-repo, --cache-max-total and --cache-max-age by
-itself; prune removes them now.
+itself; prune removes them now, while no daemon runs with this state directory (stop the
+service first). This host's identity, which the caches carry, is in the state directory of the
+user who runs this, as for the service (run it as that user).
 
   ls      Each slot: whose it is, its size (Docker's, to 4 digits), when a runner last took it,
           and whether one holds it now
@@ -50,7 +54,11 @@ Options:
       throw new UsageError("--repo and --org go with prune");
     }
     if (verb === "prune" && values.json === true) throw new UsageError("--json goes with ls");
-    const volumes = await cacheVolumes(values, deps);
+    const key = keyOf(values);
+    const stateDir = stateDirectory(deps.env, deps.uid);
+    // A runner may be taking a slot as it goes: prune only while no daemon runs here.
+    using _lock = verb === "prune" ? await takeRunLock(stateDir) : null;
+    const volumes = await cacheVolumes(values, deps, stateDir);
     const entries = await volumes.list();
     if (verb === "ls") {
       deps.print(
@@ -58,11 +66,12 @@ Options:
       );
       return 0;
     }
-    const key = keyOf(values);
     let removed = 0;
     let freed = 0;
     const held: CacheEntry[] = [];
-    for (const entry of entries.filter((e) => key === null || e.key === key)) {
+    // GitHub's names are case-insensitive; the keys keep GitHub's spelling.
+    const chosen = entries.filter((e) => key === null || e.key.toLowerCase() === key);
+    for (const entry of chosen) {
       if (await volumes.remove(entry)) {
         removed++;
         freed += entry.bytes;
@@ -80,16 +89,18 @@ Options:
   },
 };
 
-async function cacheVolumes(values: OptionValues, deps: Deps): Promise<CacheVolumes> {
-  const name = typeof values["name-prefix"] === "string" ? values["name-prefix"] : "autoscaler";
-  if (!/^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/i.test(name)) {
-    throw new UsageError(`Invalid --name-prefix "${name}"`);
-  }
-  const stateDir = stateDirectory(deps.env, deps.uid);
+async function cacheVolumes(
+  values: OptionValues,
+  deps: Deps,
+  stateDir: string,
+): Promise<CacheVolumes> {
+  const name = namePrefix(
+    typeof values["name-prefix"] === "string" ? values["name-prefix"] : "autoscaler",
+  );
   const id = await hostId(stateDir);
   return new CacheVolumes(
     deps.run,
-    runnerPrefix(deps.hostname, id, name.toLowerCase()),
+    runnerPrefix(deps.hostname, id, name),
     id,
     stateDir,
     DEFAULT_DOCKER_TIMEOUT_MS,
@@ -105,11 +116,11 @@ function keyOf(values: OptionValues): string | null {
     if (!/^[\w.-]+\/[\w.-]+$/.test(repo)) {
       throw new UsageError(`Invalid --repo "${repo}": give it as OWNER/NAME`);
     }
-    return `repo:${repo}`;
+    return `repo:${repo}`.toLowerCase();
   }
   if (typeof org === "string") {
     if (!/^[\w.-]+$/.test(org)) throw new UsageError(`Invalid --org "${org}"`);
-    return `org:${org}`;
+    return `org:${org}`.toLowerCase();
   }
   return null;
 }

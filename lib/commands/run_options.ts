@@ -112,10 +112,11 @@ tool cache of actions/setup-*, and with --profile docker its engine's image stor
   --cache-share repo|org    Whose jobs share a cache: each repository alone (default), or all
                             of an organization's repositories (needed for caches with
                             --runner-scope org, whose runners take any of its repositories' jobs)
-  --cache-max-repo SIZE     At most this much per repository (default: 10g), least recently
-                            used first out
-  --cache-max-total SIZE    At most this much on this host (default: 50g)
+  --cache-max-repo SIZE     Trim each repository's caches (each organization's with
+                            --cache-share org) to this, least recently used first (default: 10g)
+  --cache-max-total SIZE    Trim this host's caches to this (default: 50g)
   --cache-max-age DAYS      Remove a cache not used for this long (default: 7)
+                            The daemon prunes at its start and every 30th cycle
 
 Events and metrics:
   --webhook-listen HOST:PORT
@@ -455,7 +456,8 @@ function memory(value: string): number {
   return Math.floor(mib);
 }
 
-function namePrefix(value: string): string {
+/** `--name-prefix`, checked and lower-cased (runner names and cache volumes start with it). */
+export function namePrefix(value: string): string {
   if (!/^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/i.test(value)) {
     throw new UsageError(
       `Invalid --name-prefix "${value}": use letters, digits and '-' (at most 32 characters)`,

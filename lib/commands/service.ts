@@ -13,6 +13,7 @@ import {
 import { renderEnvFile, renderUnit, type ServiceScope, UNIT_NAME } from "../service/unit.ts";
 import { toolResult } from "../system/command.ts";
 import { hostId, stateDirectory } from "../system/host_id.ts";
+import { takeRunLock } from "../system/run_lock.ts";
 import { purgeHostCaches } from "../runners/cache_volumes.ts";
 import { DEFAULT_DOCKER_TIMEOUT_MS } from "../runners/docker.ts";
 import type { Command, Deps, OptionValues } from "./command.ts";
@@ -191,7 +192,9 @@ export const uninstallServiceCommand: Command = {
 
 Runs systemctl disable --now, removes ${UNIT_NAME} and its environment file, and reloads
 systemd. A unit not written by this program is only removed with --force. The runners' caches
-(Docker volumes) stay, for a later install, unless --purge.
+(Docker volumes) stay, for a later install, unless --purge: it removes every cache this host
+made (this host's identity is in the state directory of the user who runs this, as for the
+service), on the Docker engine of DOCKER_HOST, even with --destdir.
 
 Options:
 ${SCOPE_HELP}
@@ -218,6 +221,8 @@ ${SCOPE_HELP}
     );
     if (values.purge !== true) return 0;
     const stateDir = stateDirectory(deps.env, deps.uid);
+    // Nothing may start a runner while its cache goes: a daemon still running is refused.
+    using _lock = await takeRunLock(stateDir);
     const purged = await purgeHostCaches(
       deps.run,
       await hostId(stateDir),
@@ -227,10 +232,7 @@ ${SCOPE_HELP}
     deps.print(
       `Removed ${purged.removed.length} runner cache volume${
         purged.removed.length === 1 ? "" : "s"
-      }\n` +
-        (purged.left.length === 0
-          ? ""
-          : `Could not remove ${purged.left.join(", ")}: a container still uses them\n`),
+      }\n` + purged.left.map((reason) => `${reason}\n`).join(""),
     );
     return purged.left.length === 0 ? 0 : 1;
   },

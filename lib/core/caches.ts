@@ -112,3 +112,15 @@ export function evictions(
 export function describeCacheKey(key: string): string {
   return key.startsWith("org:") ? `${key.slice(4)} (organization)` : key.replace(/^repo:/, "");
 }
+
+/** Bytes as people read them: `512 B`, `1.5 MiB`, `2.0 GiB`. */
+export function formatBytes(bytes: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
+}

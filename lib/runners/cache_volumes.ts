@@ -1,4 +1,4 @@
-import { join } from "node:path";
+import { createHash } from "node:crypto";
 import { getLogger } from "@logtape/logtape";
 import {
   CACHE_KINDS,
@@ -8,15 +8,17 @@ import {
   describeCacheKey,
   type Eviction,
   evictions,
+  formatBytes,
   freeSlot,
 } from "../core/caches.ts";
 import { type CommandRunner, toolResult } from "../system/command.ts";
 import { DockerError, LABEL, MANAGED_BY, RUNNER_UID } from "./docker.ts";
+import { CacheUsage, type LastUsed } from "./cache_usage.ts";
 
 const log = getLogger(["autoscaler", "caches"]);
 
-/** The file in the state directory that says when each cache slot was last used. */
-const USAGE_FILE = "caches.json";
+/** How long measuring the volumes (`docker system df -v`) may take. */
+const MEASURE_TIMEOUT_MS = 600_000;
 
 /** A slot claimed for one runner: what to mount, and whether it was there before (a hit). */
 export interface ClaimedCache {
@@ -51,6 +53,10 @@ export interface CacheEntry extends CacheSlot {
 export class CacheVolumes {
   /** Slots claimed by starts still in progress, per key. */
   #claimed = new Map<string, Set<number>>();
+  /** Slots whose volumes are being removed, per key: never handed out meanwhile. */
+  #removing = new Map<string, Set<number>>();
+
+  readonly #usage: CacheUsage;
 
   /**
    * `owner` is the runner name prefix (`<prefix>-<host>-<host id>-`), `hostId` this host's
@@ -60,9 +66,11 @@ export class CacheVolumes {
     private run: CommandRunner,
     private owner: string,
     private hostId: string,
-    private stateDir: string,
+    stateDir: string,
     private timeoutMs: number,
-  ) {}
+  ) {
+    this.#usage = new CacheUsage(stateDir, owner);
+  }
 
   /**
    * Claims a free slot of `key` for a runner, not one in `inUse` (the slots of this host's
@@ -78,38 +86,37 @@ export class CacheVolumes {
   ): Promise<ClaimedCache> {
     const claimed = this.#claimed.get(key) ?? new Set<number>();
     this.#claimed.set(key, claimed);
-    const slot = freeSlot(new Set([...inUse, ...claimed]));
+    const removing = this.#removing.get(key) ?? [];
+    const slot = freeSlot(new Set([...inUse, ...claimed, ...removing]));
     claimed.add(slot);
     const release = () => claimed.delete(slot);
     try {
-      const existing = new Set((await this.#volumes()).map((v) => v.name));
+      // Volumes are known by their labels, never by name alone: a name another cache (or a
+      // stranger) holds is refused, not mounted.
+      const existing = new Map(
+        (await this.#volumes()).filter((v) => v.key === key && v.slot === slot)
+          .map((v) => [v.kind, v.name]),
+      );
       // A slot is recorded once its volumes are whole: one made but not yet given to the runner
       // user (a start that failed half-way) is prepared again.
-      const recorded = (await this.#readUsage())[this.#usageId(key, slot)] !== undefined;
-      const names = kinds.map((kind) => this.volumeName(key, slot, kind));
-      const hit = recorded && names.every((name) => existing.has(name));
-      for (const [i, kind] of kinds.entries()) {
-        const name = names[i]!;
-        if (existing.has(name) && recorded) continue;
-        if (!existing.has(name)) {
-          await this.#docker(`create cache volume ${name}`, [
-            "volume",
-            "create",
-            ...this.#labels(key, slot, kind),
-            name,
-          ]);
-        }
+      const recorded = (await this.#usage.lastUsed(key, slot)) !== undefined;
+      const hit = recorded && kinds.every((kind) => existing.has(kind));
+      const names: string[] = [];
+      for (const kind of kinds) {
+        const name = existing.get(kind) ?? await this.#create(key, slot, kind);
+        names.push(name);
         // A new volume's root is root's; the runner user must own its tool cache.
-        if (kind === "tool") await this.#own(name, image);
+        if (kind === "tool" && !(recorded && existing.has(kind))) await this.#own(name, image);
       }
-      await this.#recordUse(key, slot, now);
+      await this.#usage.record(key, slot, now);
       return {
         key,
         slot,
         hit,
         args: kinds.flatMap((kind, i) => [
           "--mount",
-          `type=volume,source=${names[i]},target=${CACHE_KINDS[kind]}`,
+          // No copy of what the image has there: it would give the volume the image's owner.
+          `type=volume,source=${names[i]},target=${CACHE_KINDS[kind]},volume-nocopy`,
           ...(kind === "tool"
             ? [
               "--env",
@@ -127,11 +134,43 @@ export class CacheVolumes {
     }
   }
 
-  /** The volume of one kind of one slot: `<owner>cache-<key>-<hash>-<slot>-<kind>`. */
+  /**
+   * The volume of one kind of one slot: `<owner>cache-<key>-<hash>-<slot>-<kind>`, the key
+   * readable for people and its SHA-256 (64 bits) so that keys that read alike differ.
+   */
   volumeName(key: string, slot: number, kind: CacheKind): string {
     const readable = key.replace(/^(repo|org):/, "").toLowerCase().replace(/[^a-z0-9]+/g, "-")
       .replace(/^-+|-+$/g, "").slice(0, 40);
-    return `${this.owner}cache-${readable}-${fnv(key)}-${slot}-${kind}`;
+    const hash = createHash("sha256").update(key).digest("hex").slice(0, 16);
+    return `${this.owner}cache-${readable}-${hash}-${slot}-${kind}`;
+  }
+
+  /**
+   * Makes a slot's volume of one kind and returns its name. `docker volume create` leaves a
+   * volume of that name as it is, so its labels are read back: one that is not this cache's
+   * (made by `docker run` when a volume vanished under it, say) is refused.
+   */
+  async #create(key: string, slot: number, kind: CacheKind): Promise<string> {
+    const name = this.volumeName(key, slot, kind);
+    await this.#docker(`create cache volume ${name}`, [
+      "volume",
+      "create",
+      ...this.#labels(key, slot, kind),
+      name,
+    ]);
+    const [made] = parseList<{ Labels: Record<string, string> | null }>(
+      "docker volume inspect",
+      await this.#docker(`inspect cache volume ${name}`, ["volume", "inspect", name]),
+    );
+    const labels = made?.Labels ?? {};
+    const wanted = { "cache-owner": this.owner, "cache-key": key, "cache-slot": String(slot) };
+    if (Object.entries(wanted).some(([label, value]) => labels[`${LABEL}.${label}`] !== value)) {
+      throw new DockerError(
+        `Cannot use cache volume ${name}: a volume of that name that is not this cache's is ` +
+          `there; remove it (docker volume rm ${name}) or start with --no-cache`,
+      );
+    }
+    return name;
   }
 
   /**
@@ -139,20 +178,24 @@ export class CacheVolumes {
    * digits), last use and whether a container holds it.
    */
   async list(): Promise<CacheEntry[]> {
+    return (await this.#list()).entries;
+  }
+
+  async #list(): Promise<{ entries: CacheEntry[]; lastUsed: LastUsed }> {
     const volumes = await this.#volumes();
-    if (volumes.length === 0) return [];
-    const usage = await this.#readUsage();
+    const lastUsed = await this.#usage.all();
+    if (volumes.length === 0) return { entries: [], lastUsed };
     const sizes = await this.#sizes();
     const slots = new Map<string, CacheEntry>();
     for (const volume of volumes) {
-      const id = this.#usageId(volume.key, volume.slot);
+      const id = `${volume.key}#${volume.slot}`;
       const size = sizes.get(volume.name);
       const entry = slots.get(id) ?? {
         key: volume.key,
         slot: volume.slot,
         bytes: 0,
         // A slot whose use was not recorded counts as used when it was made.
-        lastUsedMs: usage[id] ?? volume.createdMs,
+        lastUsedMs: lastUsed?.(volume.key, volume.slot) ?? volume.createdMs,
         inUse: this.#claimed.get(volume.key)?.has(volume.slot) ?? false,
         volumes: [],
       };
@@ -161,16 +204,33 @@ export class CacheVolumes {
       entry.volumes.push(volume.name);
       slots.set(id, entry);
     }
-    return [...slots.values()].sort((a, b) => a.key.localeCompare(b.key) || a.slot - b.slot);
+    const entries = [...slots.values()].sort((a, b) =>
+      a.key.localeCompare(b.key) || a.slot - b.slot
+    );
+    return { entries, lastUsed };
   }
 
   /**
    * Removes the slots over the limits (see `evictions`), logging each; returns what was removed
    * and the bytes left. A volume a container took meanwhile stays (Docker refuses to remove it).
+   * Without a readable record of last uses, nothing is removed for its age.
    */
   async prune(limits: CacheLimits, now: Date): Promise<{ removed: Eviction[]; bytes: number }> {
-    const entries = await this.list();
-    const chosen = evictions(entries, limits, now.getTime());
+    const { entries, lastUsed } = await this.#list();
+    if (lastUsed === null) {
+      log.warn("Cannot read when the runner caches were last used; pruning by size alone");
+    } else {
+      // Slots being claimed now may have been made after the listing: their records stay.
+      const claimed = [...this.#claimed].flatMap(([key, slots]) =>
+        [...slots].map((slot) => ({ key, slot }))
+      );
+      await this.#usage.keepOnly([...entries, ...claimed]);
+    }
+    const chosen = evictions(
+      entries,
+      lastUsed === null ? { ...limits, maxAgeMs: Infinity } : limits,
+      now.getTime(),
+    );
     const removed: Eviction[] = [];
     for (const eviction of chosen) {
       const entry = entries.find((e) => e.key === eviction.key && e.slot === eviction.slot)!;
@@ -190,7 +250,20 @@ export class CacheVolumes {
 
   /** Removes a slot's volumes unless a runner holds them; returns whether all were removed. */
   async remove(entry: CacheEntry): Promise<boolean> {
-    if (entry.inUse || this.#claimed.get(entry.key)?.has(entry.slot)) return false;
+    const removing = this.#removing.get(entry.key) ?? new Set<number>();
+    if (entry.inUse || this.#claimed.get(entry.key)?.has(entry.slot) || removing.has(entry.slot)) {
+      return false;
+    }
+    this.#removing.set(entry.key, removing.add(entry.slot));
+    try {
+      return await this.#removeVolumes(entry);
+    } finally {
+      removing.delete(entry.slot);
+      if (removing.size === 0) this.#removing.delete(entry.key);
+    }
+  }
+
+  async #removeVolumes(entry: CacheEntry): Promise<boolean> {
     let all = true;
     for (const name of entry.volumes) {
       const outcome = toolResult(
@@ -205,11 +278,24 @@ export class CacheVolumes {
         });
       }
     }
-    if (all) await this.#forget(entry.key, entry.slot);
+    if (all) await this.#usage.forget(entry.key, entry.slot);
     return all;
   }
 
+  /**
+   * This owner's volumes. One removed between `ls` and `inspect` makes inspect fail: the
+   * listing is tried once more before that counts.
+   */
   async #volumes(): Promise<CacheVolume[]> {
+    try {
+      return await this.#listVolumes();
+    } catch (error) {
+      log.debug("Listing cache volumes again after: {error}", { error });
+      return await this.#listVolumes();
+    }
+  }
+
+  async #listVolumes(): Promise<CacheVolume[]> {
     const output = await this.#docker("list cache volumes", [
       "volume",
       "ls",
@@ -244,13 +330,14 @@ export class CacheVolumes {
 
   /** Each volume's size and how many containers use it, from `docker system df -v`. */
   async #sizes(): Promise<Map<string, { bytes: number; links: number }>> {
+    // Docker walks every volume, image and container for this: minutes on a large host.
     const output = await this.#docker("measure cache volumes", [
       "system",
       "df",
       "--verbose",
       "--format",
       "{{json .Volumes}}",
-    ]);
+    ], Math.max(this.timeoutMs, MEASURE_TIMEOUT_MS));
     const volumes = parseList<{ Name: string; Size: string; Links: string }>(
       "docker system df",
       output,
@@ -300,62 +387,27 @@ export class CacheVolumes {
     ], 2 * this.timeoutMs);
   }
 
-  async #docker(action: string, args: string[], timeoutMs = this.timeoutMs): Promise<string> {
-    const result = toolResult("docker", await this.run("docker", args, { timeoutMs }));
-    if (!result.ok) throw new DockerError(`Cannot ${action}: ${result.reason}`);
-    return result.stdout;
+  #docker(action: string, args: string[], timeoutMs = this.timeoutMs): Promise<string> {
+    return docker(this.run, action, args, timeoutMs);
   }
+}
 
-  /** A slot's entry in the usage file, which the owners of one state directory share. */
-  #usageId(key: string, slot: number): string {
-    return `${this.owner}${key}#${slot}`;
-  }
-
-  /** Reads when each slot was last used; an unreadable file counts as empty. */
-  async #readUsage(): Promise<Record<string, number>> {
-    try {
-      const parsed = JSON.parse(await Deno.readTextFile(join(this.stateDir, USAGE_FILE)));
-      return Object.fromEntries(
-        Object.entries(parsed ?? {}).filter(([, v]) => typeof v === "number"),
-      ) as Record<string, number>;
-    } catch {
-      return {};
-    }
-  }
-
-  #writing: Promise<void> = Promise.resolve();
-
-  /** Changes the usage file whole: written under another name, then renamed into place. */
-  #changeUsage(change: (usage: Record<string, number>) => void): Promise<void> {
-    this.#writing = this.#writing.then(async () => {
-      const usage = await this.#readUsage();
-      change(usage);
-      const path = join(this.stateDir, USAGE_FILE);
-      await Deno.mkdir(this.stateDir, { recursive: true, mode: 0o700 });
-      await Deno.writeTextFile(`${path}.${Deno.pid}`, JSON.stringify(usage, null, 1));
-      await Deno.rename(`${path}.${Deno.pid}`, path);
-    }).catch((error) => {
-      log.warn("Could not record cache use in {dir}: {error}", {
-        dir: this.stateDir,
-        error: (error as Error).message,
-      });
-    });
-    return this.#writing;
-  }
-
-  #recordUse(key: string, slot: number, now: Date): Promise<void> {
-    return this.#changeUsage((usage) => usage[this.#usageId(key, slot)] = now.getTime());
-  }
-
-  #forget(key: string, slot: number): Promise<void> {
-    return this.#changeUsage((usage) => delete usage[this.#usageId(key, slot)]);
-  }
+/** A docker command's output, or a `DockerError` naming the action and docker's words. */
+async function docker(
+  run: CommandRunner,
+  action: string,
+  args: string[],
+  timeoutMs: number,
+): Promise<string> {
+  const result = toolResult("docker", await run("docker", args, { timeoutMs }));
+  if (!result.ok) throw new DockerError(`Cannot ${action}: ${result.reason}`);
+  return result.stdout;
 }
 
 /**
  * Removes every cache volume this host made, whatever its name prefix (`uninstall-service
- * --purge`), and the record of their use; returns the names removed and those Docker refused
- * (a runner still holds them).
+ * --purge`), and the record of their use; returns the names removed, and for those Docker did
+ * not remove (a container still holds them, say) its words.
  */
 export async function purgeHostCaches(
   run: CommandRunner,
@@ -363,24 +415,24 @@ export async function purgeHostCaches(
   stateDir: string,
   timeoutMs: number,
 ): Promise<{ removed: string[]; left: string[] }> {
-  const listed = toolResult(
-    "docker",
-    await run("docker", [
-      "volume",
-      "ls",
-      "--quiet",
-      "--filter",
-      `label=${LABEL}.cache-host=${hostId}`,
-    ], { timeoutMs }),
-  );
-  if (!listed.ok) throw new DockerError(`Cannot list cache volumes: ${listed.reason}`);
+  const listed = await docker(run, "list cache volumes", [
+    "volume",
+    "ls",
+    "--quiet",
+    "--filter",
+    `label=${LABEL}.cache-host=${hostId}`,
+  ], timeoutMs);
   const removed: string[] = [];
   const left: string[] = [];
-  for (const name of listed.stdout.split("\n").filter((n) => n !== "")) {
-    const outcome = await run("docker", ["volume", "rm", name], { timeoutMs });
-    (outcome.kind === "exited" && outcome.code === 0 ? removed : left).push(name);
+  for (const name of listed.split("\n").filter((n) => n !== "")) {
+    try {
+      await docker(run, `remove cache volume ${name}`, ["volume", "rm", name], timeoutMs);
+      removed.push(name);
+    } catch (error) {
+      left.push((error as Error).message);
+    }
   }
-  if (left.length === 0) await Deno.remove(join(stateDir, USAGE_FILE)).catch(() => {});
+  if (left.length === 0) await CacheUsage.purge(stateDir);
   return { removed, left };
 }
 
@@ -398,18 +450,6 @@ export function parseSize(text: string): number {
   return Math.round(Number(match[1]) * 1000 ** power);
 }
 
-/** Bytes as people read them: `512 B`, `1.5 MiB`, `2.0 GiB`. */
-export function formatBytes(bytes: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
-}
-
 /**
  * Docker's JSON list (empty for no answer or `null`), or a `DockerError` naming the command
  * whose answer it could not read.
@@ -424,13 +464,4 @@ function parseList<T>(command: string, text: string): T[] {
   if (parsed === null) return [];
   if (!Array.isArray(parsed)) throw new DockerError(`Cannot read ${command}'s answer: not a list`);
   return parsed as T[];
-}
-
-/** A short stable hash of a key, so names of keys that read alike never collide. */
-function fnv(text: string): string {
-  let hash = 0x811c9dc5;
-  for (const byte of new TextEncoder().encode(text)) {
-    hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
-  }
-  return hash.toString(16).padStart(8, "0");
 }

@@ -90,7 +90,10 @@ export class DockerBackend implements RunnerBackend {
     this.#cacheSlots = new Map();
     for (const c of containers) {
       const key = c.labels["cache-key"];
-      if (key) this.#slotsOf(key).add(Number(c.labels["cache-slot"]));
+      // A container whose runner has exited writes nothing more: the next job may have its slot.
+      if (key && !["exited", "dead"].includes(c.state)) {
+        this.#slotsOf(key).add(Number(c.labels["cache-slot"]));
+      }
     }
     return containers;
   }
@@ -197,6 +200,9 @@ export class DockerBackend implements RunnerBackend {
         command: registration.command,
       });
     } catch (error) {
+      // A start that failed (timed out, say) may have left its container running: its slot stays
+      // taken until the next listing says otherwise.
+      if (cache) this.#slotsOf(cache.key).add(cache.slot);
       if (registration.id !== null) {
         const id = registration.id;
         const outcome = await deleteRunner(this.github, scope, id).catch((e) =>

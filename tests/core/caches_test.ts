@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { cacheKeyFor, type CacheSlot, evictions, freeSlot } from "../../lib/core/caches.ts";
+import {
+  cacheKeyFor,
+  type CacheSlot,
+  evictions,
+  formatBytes,
+  freeSlot,
+} from "../../lib/core/caches.ts";
 
 Deno.test("caches: a runner's cache is its repository's; an organization's runner gets one only when shared", () => {
   const cases: [string, string | null, "repo" | "org", string | null][] = [
@@ -61,5 +67,12 @@ Deno.test("caches: within every limit nothing is evicted", () => {
   assert.deepEqual(
     evictions([slot("repo:a/x", 0, 10, 6.9), slot("repo:a/x", 1, 10, 0)], limits, NOW),
     [],
+  );
+});
+
+Deno.test("caches: sizes as people read them", () => {
+  assert.deepEqual(
+    [0, 1023, 1024, 600_000, 10 * 1024 ** 3].map(formatBytes),
+    ["0 B", "1023 B", "1.0 KiB", "585.9 KiB", "10.0 GiB"],
   );
 });

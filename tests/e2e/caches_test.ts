@@ -3,10 +3,14 @@ import {
   cacheVolumesOf,
   containersOf,
   Daemon,
+  docker,
   engineTest,
   waitFor,
 } from "../helpers/engine_runs.ts";
-import { runCli } from "../helpers/cli.ts";
+import { runCli, TEST_HOST_ID } from "../helpers/cli.ts";
+import { TEST_IMAGE } from "../helpers/runner_image.ts";
+import { runnerPrefix } from "../../lib/commands/setup.ts";
+import { LABEL, MANAGED_BY } from "../../lib/runners/docker.ts";
 import type { GitHubSimulator } from "../../lib/simulator/server.ts";
 import type { SimJob } from "../../lib/simulator/objects.ts";
 
@@ -59,8 +63,13 @@ engineTest(
       assert.equal(sim.toolBytesServed, 2 * TOOL_BYTES);
       const volumes = await cacheVolumesOf(prefix);
       assert.equal(volumes.length, 2, volumes.join(", "));
-      assert.match(volumes[0]!, /-cache-acme-app-[0-9a-f]{8}-0-tool$/);
-      assert.match(volumes[1]!, /-cache-acme-web-[0-9a-f]{8}-0-tool$/);
+      assert.match(volumes[0]!, /-cache-acme-app-[0-9a-f]{16}-0-tool$/);
+      assert.match(volumes[1]!, /-cache-acme-web-[0-9a-f]{16}-0-tool$/);
+      // Pruning beside the daemon could take a slot a runner is starting with: refused.
+      const beside = await runCli(["cache", "prune", "--name-prefix", prefix]);
+      assert.equal(beside.code, 1, beside.stdout);
+      assert.match(beside.stderr, /Another autoscaler daemon \(PID \d+\) already runs/);
+      assert.equal((await cacheVolumesOf(prefix)).length, 2);
       const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       assert.match(metrics, /^autoscaler_cache_starts_total\{result="hit"\} 1$/m);
       assert.match(metrics, /^autoscaler_cache_starts_total\{result="miss"\} 2$/m);
@@ -128,24 +137,39 @@ engineTest(
       "No runner caches on this host\n",
     );
 
-    const again = await Daemon.start(sim, prefix);
+    // --purge goes by the host identity alone: a host of its own, so it touches no other test's.
+    const home = await Deno.makeTempDir();
+    await Deno.mkdir(`${home}/github-autoscaler`);
+    await Deno.writeTextFile(`${home}/github-autoscaler/host-id`, "9e57c0de\n");
+    const hostVolumes = async () =>
+      (await docker("volume", "ls", "--quiet", "--filter", `label=${LABEL}.cache-host=9e57c0de`))
+        .split("\n").filter((name) => name !== "");
     try {
-      await serve(sim, "acme/app");
-      // A runner's container holds its cache until the daemon removes it.
-      await containersGone(prefix);
-    } finally {
-      assert.equal(await again.stop(), 0, again.stderr);
-    }
-    assert.equal((await cacheVolumesOf(prefix)).length, 1);
-    const destdir = await Deno.makeTempDir();
-    try {
-      const purge = await runCli(["uninstall-service", "--purge", "--destdir", destdir]);
+      const again = await Daemon.start(sim, prefix, [], { env: { XDG_STATE_HOME: home } });
+      try {
+        await serve(sim, "acme/app");
+        // A runner's container holds its cache until the daemon removes it.
+        await containersGone(prefix);
+        const beside = await runCli(["uninstall-service", "--purge", "--destdir", home], {
+          env: { XDG_STATE_HOME: home },
+        });
+        assert.equal(beside.code, 1, beside.stdout);
+        assert.match(beside.stderr, /Another autoscaler daemon \(PID \d+\) already runs/);
+      } finally {
+        assert.equal(await again.stop(), 0, again.stderr);
+      }
+      assert.equal((await hostVolumes()).length, 1);
+      const purge = await runCli(["uninstall-service", "--purge", "--destdir", home], {
+        env: { XDG_STATE_HOME: home },
+      });
       assert.equal(purge.code, 0, purge.stdout + purge.stderr);
-      assert.match(purge.stdout, /^Removed \d+ runner cache volumes?$/m);
+      assert.match(purge.stdout, /^Removed 1 runner cache volume$/m);
+      assert.deepEqual(await hostVolumes(), []);
     } finally {
-      await Deno.remove(destdir, { recursive: true });
+      const left = await hostVolumes();
+      if (left.length > 0) await docker("volume", "rm", "--force", ...left);
+      await Deno.remove(home, { recursive: true });
     }
-    assert.deepEqual(await cacheVolumesOf(prefix), []);
 
     const without = await Daemon.start(sim, prefix, ["--no-cache"]);
     try {
@@ -156,4 +180,53 @@ engineTest(
     assert.deepEqual(await cacheVolumesOf(prefix), []);
   },
   { toolBytes: 600_000, jobSeconds: 2 },
+);
+
+engineTest(
+  "caches: a runner whose container has exited holds its slot no more: the next job of its " +
+    "repository gets that slot, even before the container is removed",
+  async (sim, prefix) => {
+    sim.world.addRepo("acme/app");
+    const first = await Daemon.start(sim, prefix);
+    try {
+      assert.deepEqual(found(sim, await serve(sim, "acme/app")), ["miss"], first.stderr);
+      await containersGone(prefix);
+    } finally {
+      assert.equal(await first.stop(), 0, first.stderr);
+    }
+    // What a runner that has just finished leaves: its container exited, its slot's volume on.
+    const [volume] = await cacheVolumesOf(prefix);
+    const name = `${runnerPrefix(Deno.hostname(), TEST_HOST_ID, prefix)}0ff0ff0f`;
+    const labels = {
+      "managed-by": MANAGED_BY,
+      "runner-name": name,
+      scope: "acme/app",
+      repo: "acme/app",
+      kind: "cpu",
+      "cache-key": "repo:acme/app",
+      "cache-slot": "0",
+    };
+    await docker(
+      "run",
+      "--name",
+      name,
+      ...Object.entries(labels).flatMap(([key, value]) => ["--label", `${LABEL}.${key}=${value}`]),
+      "--mount",
+      `type=volume,source=${volume},target=/opt/hostedtoolcache`,
+      "--entrypoint",
+      "sh",
+      TEST_IMAGE,
+      "-c",
+      "exit 0",
+    );
+    const second = await Daemon.start(sim, prefix);
+    try {
+      assert.deepEqual(found(sim, await serve(sim, "acme/app")), ["hit"], second.stderr);
+      assert.match(second.stderr, /for acme\/app in container \w+, cache slot 0 \(there before\)/);
+      assert.deepEqual(await cacheVolumesOf(prefix), [volume]);
+    } finally {
+      assert.equal(await second.stop(), 0, second.stderr);
+    }
+  },
+  { toolBytes: TOOL_BYTES, jobSeconds: 0 },
 );

@@ -94,7 +94,7 @@ engineTest(
       const [mount] = inspected.Mounts;
       assert.equal(mount.Type, "volume");
       assert.equal(mount.Destination, "/opt/hostedtoolcache");
-      assert.match(mount.Name, /-cache-acme-app-[0-9a-f]{8}-\d+-tool$/);
+      assert.match(mount.Name, /-cache-acme-app-[0-9a-f]{16}-\d+-tool$/);
       assert.ok(!JSON.stringify(inspected).includes("docker.sock"));
       assert.equal(inspected.Config.Labels[`${LABEL}.repo`], "acme/app");
 

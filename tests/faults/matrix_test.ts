@@ -9,9 +9,11 @@
 import assert from "node:assert/strict";
 import { runnerPrefix } from "../../lib/commands/setup.ts";
 import type { Fault, GitHubSimulator } from "../../lib/simulator/server.ts";
+import { LABEL } from "../../lib/runners/docker.ts";
 import {
   containersOf,
   Daemon,
+  docker,
   engineTest,
   ours,
   waitFor,
@@ -37,6 +39,10 @@ interface Row {
   spareRegistrations?: number;
   /** Flags for the daemon besides the matrix's own. */
   flags?: string[];
+  /** The repository of each of the two jobs; both acme/app by default. */
+  jobsIn?: [string, string];
+  /** Containers a fault may leave running beside the runners (removed by a later cycle). */
+  spareContainers?: number;
 }
 
 const message = (text: string) => JSON.stringify({ message: text, documentation_url: "x" });
@@ -133,6 +139,18 @@ const ROWS: Row[] = [
     spareRegistrations: 1,
   },
   {
+    // The first start's container is left running, its slot with it: the second start, the same
+    // cycle, of a job sharing the cache (--cache-share org) must take another slot.
+    name: "a start fails and its container cannot be removed",
+    docker: [DOCKER_FAULTS["settings hand-over fails"]!, DOCKER_FAULTS["docker rm fails"]!],
+    line: /ERROR: Could not start runners for acme\/\w+: Cannot hand runner .* its settings/,
+    spareRegistrations: 1,
+    spareContainers: 1,
+    otherRepo: "acme/web",
+    jobsIn: ["acme/app", "acme/web"],
+    flags: ["--cache-share", "org"],
+  },
+  {
     // The first listing is the daemon's prune as it starts (a warning), the second a start's.
     name: "listing the cache volumes fails",
     docker: [["volume", "fail", 2]],
@@ -193,10 +211,18 @@ for (const row of ROWS) {
 async function runRow(sim: GitHubSimulator, prefix: string, row: Row, faulty: FaultyDocker) {
   sim.world.addRepo("acme/app", { org: true });
   if (row.otherRepo) sim.world.addRepo(row.otherRepo, { org: true });
-  const { jobs } = sim.world.addRun("acme/app", {
-    name: "CI",
-    jobs: ["one", "two"].map((name) => ({ name, labels: ["self-hosted", "linux"] })),
-  });
+  const [first, second] = row.jobsIn ?? ["acme/app", "acme/app"];
+  const jobs = first === second
+    ? sim.world.addRun(first, {
+      name: "CI",
+      jobs: ["one", "two"].map((name) => ({ name, labels: ["self-hosted", "linux"] })),
+    }).jobs
+    : [first, second].flatMap((repo) =>
+      sim.world.addRun(repo, {
+        name: "CI",
+        jobs: [{ name: "one", labels: ["self-hosted", "linux"] }],
+      }).jobs
+    );
   // Another host with the same name prefix and host name; only its host id differs.
   const foreign = sim.world.addRunner("acme/app", {
     name: `${runnerPrefix(Deno.hostname(), "0ba5eba1", prefix)}f0f0f0f0`,
@@ -210,6 +236,7 @@ async function runRow(sim: GitHubSimulator, prefix: string, row: Row, faulty: Fa
   }
   let mostRegistered = 0;
   let mostRunning = 0;
+  const shared: string[] = [];
   const daemon = await Daemon.start(
     sim,
     prefix,
@@ -221,6 +248,7 @@ async function runRow(sim: GitHubSimulator, prefix: string, row: Row, faulty: Fa
     await waitUntilClean(sim, prefix, jobs, async () => {
       mostRegistered = Math.max(mostRegistered, ours(sim, prefix).length);
       mostRunning = Math.max(mostRunning, (await containersOf(prefix, false)).length);
+      shared.push(...await sharedSlots(prefix));
     });
     // The loop goes on after the fault: another cycle ends well.
     const cycles = () => daemon.stderr.match(/Found \d+ repos/g)?.length ?? 0;
@@ -242,11 +270,27 @@ async function runRow(sim: GitHubSimulator, prefix: string, row: Row, faulty: Fa
   assert.equal(new Set(jobs.map((j) => j.runnerName)).size, 2, "a runner of its own per job");
   assert.ok(jobs.every((j) => j.runnerName?.startsWith(`${prefix}-`)));
   assert.ok(mostRegistered <= 2, `${mostRegistered} registrations at once for 2 jobs`);
-  assert.ok(mostRunning <= 2, `${mostRunning} runners at once for 2 jobs`);
+  assert.ok(
+    mostRunning <= 2 + (row.spareContainers ?? 0),
+    `${mostRunning} runners at once for 2 jobs`,
+  );
+  assert.deepEqual(shared, [], "two running containers wrote one cache slot");
   assert.ok(
     sim.jitConfigs.length <= 2 + (row.spareRegistrations ?? 0),
     `${sim.jitConfigs.length} registrations`,
   );
   assert.ok(sim.world.runners.includes(foreign), "the other host's registration is kept");
   assert.deepEqual(sim.requests(new RegExp(`/runners/${foreign.id}$`)), []);
+}
+
+/** The cache slots (`key#slot`) that more than one running container of `prefix` holds. */
+async function sharedSlots(prefix: string): Promise<string[]> {
+  const slots = (await docker(
+    "ps",
+    "--filter",
+    `name=${prefix}`,
+    "--format",
+    `{{.Label "${LABEL}.cache-key"}}#{{.Label "${LABEL}.cache-slot"}}`,
+  )).split("\n").filter((slot) => slot !== "" && slot !== "#");
+  return slots.filter((slot, i) => slots.indexOf(slot) !== i);
 }

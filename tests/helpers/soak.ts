@@ -9,7 +9,7 @@
  */
 import { runnerPrefix } from "../../lib/commands/setup.ts";
 import type { SimJob } from "../../lib/simulator/objects.ts";
-import { containersOf, Daemon, docker, ours, waitFor } from "./engine_runs.ts";
+import { containersOf, Daemon, docker, ours, removeCachesOf, waitFor } from "./engine_runs.ts";
 import { DOCKER_FAULTS, githubFaults } from "./fault_kinds.ts";
 import { makeFaultyDocker } from "./faulty_docker.ts";
 import { withSimulator } from "./sim.ts";
@@ -221,6 +221,7 @@ export async function soak(options: SoakOptions): Promise<SoakReport> {
       const runTwice = served.length - new Set(names).size;
       const leftContainers = await containersOf(prefix);
       if (leftContainers.length > 0) await docker("rm", "--force", ...leftContainers);
+      await removeCachesOf(prefix);
       const report: SoakReport = {
         seconds: options.seconds,
         seed: options.seed,

@@ -242,8 +242,8 @@ Deno.test({
               "/opt/hostedtoolcache",
               "/var/lib/docker",
             ]);
-            assert.match(mounts["/opt/hostedtoolcache"]!, /^volume acme-app-[0-9a-f]{8}-0-tool$/);
-            assert.match(mounts["/var/lib/docker"]!, /^volume acme-app-[0-9a-f]{8}-0-docker$/);
+            assert.match(mounts["/opt/hostedtoolcache"]!, /^volume acme-app-[0-9a-f]{16}-0-tool$/);
+            assert.match(mounts["/var/lib/docker"]!, /^volume acme-app-[0-9a-f]{16}-0-docker$/);
             const processes = await dockerOn(engine.host, "top", id, "-eo", "pid,uid,args");
             // The runner as 1001; root only for the runner's engine (the stand-in's sleep).
             assert.match(processes, /\n\d+\s+1001\s+\/bin\/sh \.\/run\.sh\n/, processes);
