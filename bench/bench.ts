@@ -18,6 +18,7 @@ import { cliCommand } from "../tests/helpers/cli.ts";
 import { ensureTestImage } from "../tests/helpers/runner_image.ts";
 import { BOOT_SECONDS, latencies, POLL_SECONDS } from "./latency.ts";
 import { profileStartTimes } from "./profile_start.ts";
+import { cacheDownloads, TOOL_BYTES } from "./caches.ts";
 
 const TOKEN = "ghp_" + "B".repeat(36);
 const LABELS = ["self-hosted", "linux", "x64", "cpu-only"];
@@ -280,6 +281,18 @@ if (!engine) {
       "(measured)",
     );
   }
+}
+const megabytes = (bytes: number[]) => bytes.map((b) => `${(b / 1e6).toFixed(1)} MB`).join(" / ");
+for (const cached of [true, false]) {
+  const row = `bytes a repeated job downloads, first / second run, tool of ${TOOL_BYTES / 1e6} MB${
+    cached ? "" : ", --no-cache"
+  }`;
+  if (!engine) {
+    record(row, "not measured: no Docker engine", "");
+    continue;
+  }
+  const bytes = await part([row], 90, (signal) => cacheDownloads(cached, signal));
+  if (bytes) record(row, megabytes(bytes), cached ? "second run 0" : "(for comparison)");
 }
 const idleRow = "counted API requests per idle cycle, 100 repos, conditional";
 const idle = await part([idleRow], 60, () => idleRequests(true));

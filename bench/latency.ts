@@ -10,7 +10,7 @@ import { GitHubSimulator } from "../lib/simulator/server.ts";
 import { SimWorld } from "../lib/simulator/world.ts";
 import { LABEL } from "../lib/runners/docker.ts";
 import { cliCommand } from "../tests/helpers/cli.ts";
-import { docker, ours, removeContainersOf } from "../tests/helpers/engine_runs.ts";
+import { docker, ours, removeCachesOf, removeContainersOf } from "../tests/helpers/engine_runs.ts";
 import { TEST_IMAGE } from "../tests/helpers/runner_image.ts";
 
 /** How long the stand-in runner boots before it comes online, in seconds. */
@@ -124,7 +124,10 @@ export async function latencies(setup: LatencySetup, signal: AbortSignal): Promi
     await child.status;
     await reading;
     await sim.stop();
-    if (setup.engine) await removeContainersOf(prefix);
+    if (setup.engine) {
+      await removeContainersOf(prefix);
+      await removeCachesOf(prefix);
+    }
     await Deno.remove(dir, { recursive: true });
   }
   return result;

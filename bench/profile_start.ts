@@ -53,6 +53,7 @@ async function startTimes(
       network,
       shmMiB: null,
       deviceArgs: [],
+      cacheArgs: [],
       command: launcherCommand("jit", profile === "docker"),
     };
     const started = performance.now();
