@@ -163,7 +163,12 @@ export class CacheVolumes {
       await this.#docker(`inspect cache volume ${name}`, ["volume", "inspect", name]),
     );
     const labels = made?.Labels ?? {};
-    const wanted = { "cache-owner": this.owner, "cache-key": key, "cache-slot": String(slot) };
+    const wanted = {
+      "cache-owner": this.owner,
+      "cache-key": key,
+      "cache-slot": String(slot),
+      "cache-kind": kind,
+    };
     if (Object.entries(wanted).some(([label, value]) => labels[`${LABEL}.${label}`] !== value)) {
       throw new DockerError(
         `Cannot use cache volume ${name}: a volume of that name that is not this cache's is ` +
@@ -266,16 +271,11 @@ export class CacheVolumes {
   async #removeVolumes(entry: CacheEntry): Promise<boolean> {
     let all = true;
     for (const name of entry.volumes) {
-      const outcome = toolResult(
-        "docker",
-        await this.run("docker", ["volume", "rm", name], { timeoutMs: this.timeoutMs }),
-      );
-      if (!outcome.ok) {
+      try {
+        await this.#docker(`remove cache volume ${name}`, ["volume", "rm", name]);
+      } catch (error) {
         all = false;
-        log.warn("Could not remove cache volume {name}: {reason}", {
-          name,
-          reason: outcome.reason,
-        });
+        log.warn("{error}", { error: (error as Error).message });
       }
     }
     if (all) await this.#usage.forget(entry.key, entry.slot);

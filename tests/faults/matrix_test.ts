@@ -151,9 +151,10 @@ const ROWS: Row[] = [
     flags: ["--cache-share", "org"],
   },
   {
-    // The first listing is the daemon's prune as it starts (a warning), the second a start's.
+    // Each listing is tried twice: the first two are the daemon's prune as it starts (a
+    // warning), the next two a start's.
     name: "listing the cache volumes fails",
-    docker: [["volume", "fail", 2]],
+    docker: [["volume", "fail", 4]],
     line:
       /ERROR: Could not start runners for acme\/app: Cannot list cache volumes: .*injected fault/,
     spareRegistrations: 1,
