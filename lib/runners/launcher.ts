@@ -44,6 +44,15 @@ until docker info >/dev/null 2>&1; do
   fi
   sleep 0.1
 done
+# The engine's store is the repository's cache: images and build cache stay for the next job;
+# what a job left besides (containers, restarted ones too, networks, volumes, a swarm) does not.
+docker ps --all --quiet | xargs -r docker rm --force >/dev/null ||
+  echo "autoscaler: could not remove the containers a job left in the runner's engine" >&2
+docker network prune --force >/dev/null ||
+  echo "autoscaler: could not remove the networks a job left in the runner's engine" >&2
+docker volume prune --all --force >/dev/null ||
+  echo "autoscaler: could not remove the volumes a job left in the runner's engine" >&2
+docker swarm leave --force >/dev/null 2>&1 || true
 `
     : "";
   return [

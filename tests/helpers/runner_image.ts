@@ -41,6 +41,8 @@ const APPLETS = [
   "sha256sum",
   "cut",
   "chown",
+  "ls",
+  "xargs",
 ];
 
 async function docker(
@@ -92,6 +94,23 @@ export const PROFILE_IMAGE_MISSING: string | null = await (async () => {
   return null;
 })();
 
+/**
+ * The stand-in `docker` of the profile image: `info` answers; containers, networks and volumes
+ * are files below `/var/lib/docker/standin/`, which `ps -aq`, `rm -f`, `network prune -f` and
+ * `volume prune -af` list and remove; images (`standin/images/`) are left alone.
+ */
+const STANDIN_DOCKER = `#!/bin/sh
+d=/var/lib/docker/standin
+case "$1 $2" in
+  "info "*) exit 0 ;;
+  "ps "*) ls "$d/containers" 2>/dev/null; exit 0 ;;
+  "rm "*) shift; for a; do case "$a" in -*) ;; *) rm -f "$d/containers/$a" ;; esac; done ;;
+  "network prune"|"volume prune") rm -f "$d/$1s"/* ;;
+  "swarm leave") exit 0 ;;
+  *) echo "stand-in docker: not $1 $2" >&2; exit 1 ;;
+esac
+`;
+
 /** Builds `PROFILE_IMAGE` on the engine (`host`, else `DOCKER_HOST`'s) unless it is there. */
 export async function ensureProfileImage(host?: string): Promise<void> {
   await ensureImage(PROFILE_IMAGE, host, async (root) => {
@@ -135,10 +154,8 @@ export async function ensureProfileImage(host?: string): Promise<void> {
       await Deno.mkdir(join(root, dir), { recursive: true });
     }
     await Deno.writeTextFile(join(root, "usr/bin/dockerd"), "#!/bin/sh\nexec sleep 100000\n");
-    await Deno.writeTextFile(
-      join(root, "usr/bin/docker"),
-      '#!/bin/sh\n[ "$1" = info ] && exit 0\necho "stand-in docker: only info" >&2\nexit 1\n',
-    );
+    // The stand-in engine keeps its objects as files below /var/lib/docker/standin/<kind>/.
+    await Deno.writeTextFile(join(root, "usr/bin/docker"), STANDIN_DOCKER);
     for (const tool of ["dockerd", "docker"]) await Deno.chmod(join(root, "usr/bin", tool), 0o755);
   });
 }

@@ -48,22 +48,18 @@ async function execIn(host: string | undefined, id: string, ...command: string[]
 }
 
 /**
- * A daemon of `profile` on the engine at `host` with one job held: runs `fn` with the runner's
- * container while it waits for work, then lets the job run and waits until all is clean.
+ * A daemon of `profile` on the engine at `host` that serves one job of acme/app per `fns`, one
+ * after the other, each held: runs its function with the runner's container while it waits for
+ * work, then lets the job run and waits until all is clean.
  */
 async function withHeldRunner(
   sim: GitHubSimulator,
   prefix: string,
   profile: string,
   host: string | undefined,
-  fn: (id: string) => Promise<void>,
+  ...fns: ((id: string) => Promise<void>)[]
 ): Promise<Daemon> {
   sim.world.addRepo("acme/app", { org: true });
-  const { jobs } = sim.world.addRun("acme/app", {
-    name: "CI",
-    jobs: [{ name: "j", labels: ["self-hosted"] }],
-  });
-  sim.holdRunners = true;
   const daemon = await Daemon.start(
     sim,
     prefix,
@@ -71,27 +67,34 @@ async function withHeldRunner(
     { env: host ? { DOCKER_HOST: host } : {} },
   );
   try {
-    await waitFor(
-      `a ${profile} runner online`,
-      () => ours(sim, prefix).some((r) => r.status === "online"),
-    ).catch((error) => {
-      throw new Error(`${error.message}; the daemon's log:\n${daemon.stderr}`);
-    });
-    const ids = (await dockerOn(host, "ps", "--quiet", "--filter", `name=${prefix}`)).trim();
-    assert.ok(ids !== "", daemon.stderr);
-    await fn(ids.split("\n")[0]!);
-    sim.holdRunners = false;
-    await waitFor(
-      "the job served and nothing left",
-      async () =>
-        jobs[0]!.status === "completed" && ours(sim, prefix).length === 0 &&
-        (await dockerOn(host, "ps", "--all", "--quiet", "--filter", `name=${prefix}`)).trim() ===
-          "",
-    );
+    for (const fn of fns) {
+      sim.holdRunners = true;
+      const { jobs } = sim.world.addRun("acme/app", {
+        name: "CI",
+        jobs: [{ name: "j", labels: ["self-hosted"] }],
+      });
+      await waitFor(
+        `a ${profile} runner online`,
+        () => ours(sim, prefix).some((r) => r.status === "online"),
+      ).catch((error) => {
+        throw new Error(`${error.message}; the daemon's log:\n${daemon.stderr}`);
+      });
+      const ids = (await dockerOn(host, "ps", "--quiet", "--filter", `name=${prefix}`)).trim();
+      assert.ok(ids !== "", daemon.stderr);
+      await fn(ids.split("\n")[0]!);
+      sim.holdRunners = false;
+      await waitFor(
+        "the job served and nothing left",
+        async () =>
+          jobs[0]!.status === "completed" && ours(sim, prefix).length === 0 &&
+          (await dockerOn(host, "ps", "--all", "--quiet", "--filter", `name=${prefix}`))
+              .trim() === "",
+      );
+      assert.equal(jobs[0]!.conclusion, "success");
+    }
   } finally {
     assert.equal(await daemon.stop(), 0, daemon.stderr);
   }
-  assert.equal(jobs[0]!.conclusion, "success");
   return daemon;
 }
 
@@ -250,6 +253,46 @@ Deno.test({
             assert.match(processes, /\n\d+\s+0\s+sleep 100000\n/, processes);
             const labels = ours(sim, prefix)[0]!.labels;
             assert.ok(labels.includes("docker") && labels.includes("sudo"), labels.join(","));
+          });
+        }),
+    );
+  },
+});
+
+Deno.test({
+  name: "profiles: docker: the runner's engine keeps a repository's images for its next job, " +
+    "not the containers, networks and volumes a job left",
+  ignore: !CAN || !CAN_START_ENGINE,
+  fn: async () => {
+    const runc = decoder.decode(
+      (await new Deno.Command("sh", { args: ["-c", "command -v runc"], stdout: "piped" }).output())
+        .stdout,
+    ).trim();
+    const store = "/var/lib/docker/standin";
+    await withOwnEngine(
+      [`--add-runtime=sysbox-runc=${runc}`],
+      (engine) =>
+        withSimulator(async (sim) => {
+          const prefix = `t${crypto.randomUUID().slice(0, 6)}`;
+          await withHeldRunner(sim, prefix, "docker", engine.host, async (id) => {
+            // The first job pulls an image and leaves a container (one that restarts with the
+            // engine, say), a network and a volume in its engine.
+            const made = await execIn(
+              engine.host,
+              id,
+              "sh",
+              "-c",
+              `for kind in images containers networks volumes; do mkdir -p ${store}/$kind; ` +
+                `touch ${store}/$kind/left; done`,
+            );
+            assert.equal(made.code, 0, made.err);
+          }, async (id) => {
+            const seen = await execIn(engine.host, id, "sh", "-c", `cd ${store} && ls */`);
+            assert.equal(seen.code, 0, seen.err);
+            assert.equal(
+              seen.out,
+              "containers/:\n\nimages/:\nleft\n\nnetworks/:\n\nvolumes/:\n",
+            );
           });
         }),
     );
