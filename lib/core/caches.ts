@@ -21,21 +21,15 @@ export type CacheKind = keyof typeof CACHE_KINDS;
 export type CacheShare = "repo" | "org";
 
 /**
- * The cache key of a runner registered to `scope` for a job of `repo` (null: a warm-pool
- * runner, whose job is not known yet), or null when it gets no cache. A runner registered to an
- * organization may take any of its repositories' jobs, so it gets a cache only where the user
- * chose to share one across the organization.
+ * The cache key of a runner registered to `scope` (a repository `owner/name` or an
+ * organization `owner`), or null when it gets no cache. A repository's runner, a warm-pool one
+ * too, only ever takes that repository's jobs; one registered to an organization may take any of
+ * its repositories' jobs, so it gets a cache only where the user chose to share one across the
+ * organization.
  */
-export function cacheKeyFor(
-  scope: string,
-  repo: string | null,
-  share: CacheShare,
-): string | null {
-  const owner = scope.split("/")[0]!;
-  if (share === "org") return `org:${owner}`;
-  if (!scope.includes("/")) return null;
-  // A repository runner only ever takes jobs of its own repository, pool runners included.
-  return `repo:${repo ?? scope}`;
+export function cacheKeyFor(scope: string, share: CacheShare): string | null {
+  if (share === "org") return `org:${scope.split("/")[0]!}`;
+  return scope.includes("/") ? `repo:${scope}` : null;
 }
 
 /** The lowest slot of a key that no runner uses. */

@@ -167,10 +167,9 @@ export class DockerBackend implements RunnerBackend {
     const name = `${this.settings.namePrefix}${crypto.randomUUID().slice(0, 8)}`;
     const scope = action.scope;
     const registration = await this.#register(scope, name, action.labels);
-    let cache: ClaimedCache | null = null;
+    const cache = await this.#claimCache(action, name);
     let containerId: string;
     try {
-      cache = await this.#claimCache(action);
       containerId = await this.docker.start({
         name,
         image: this.settings.image,
@@ -229,19 +228,30 @@ export class DockerBackend implements RunnerBackend {
     return name;
   }
 
-  /** The cache slot a runner for `action` mounts, or null when it gets none. */
-  async #claimCache(action: StartAction): Promise<ClaimedCache | null> {
+  /**
+   * The cache slot runner `name` for `action` mounts, or null when it gets none. A cache that
+   * cannot be had (Docker refusing volumes, say) costs the job its cache, never its runner.
+   */
+  async #claimCache(action: StartAction, name: string): Promise<ClaimedCache | null> {
     const cache = this.settings.cache;
-    const key = cache && cacheKeyFor(action.scope, action.repo, cache.share);
+    const key = cache && cacheKeyFor(action.scope, cache.share);
     if (!cache || !key) return null;
     const kinds: CacheKind[] = this.settings.profile === "docker" ? ["tool", "docker"] : ["tool"];
-    return await cache.volumes.claim(
-      key,
-      kinds,
-      this.#slotsOf(key),
-      this.settings.image,
-      this.now(),
-    );
+    try {
+      return await cache.volumes.claim(
+        key,
+        kinds,
+        this.#slotsOf(key),
+        this.settings.image,
+        this.now(),
+      );
+    } catch (error) {
+      log.warn("Could not give runner {name} its cache: {error}; starting it without one", {
+        name,
+        error: describeError(error),
+      });
+      return null;
+    }
   }
 
   /**

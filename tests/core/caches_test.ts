@@ -8,18 +8,15 @@ import {
 } from "../../lib/core/caches.ts";
 
 Deno.test("caches: a runner's cache is its repository's; an organization's runner gets one only when shared", () => {
-  const cases: [string, string | null, "repo" | "org", string | null][] = [
-    ["acme/app", "acme/app", "repo", "repo:acme/app"],
-    // A warm-pool runner of a repository only ever takes that repository's jobs.
-    ["acme/app", null, "repo", "repo:acme/app"],
+  const cases: [string, "repo" | "org", string | null][] = [
+    ["acme/app", "repo", "repo:acme/app"],
     // An organization runner may take any repository's job: no per-repository cache for it.
-    ["acme", "acme/app", "repo", null],
-    ["acme", null, "repo", null],
-    ["acme", "acme/app", "org", "org:acme"],
-    ["acme/app", "acme/app", "org", "org:acme"],
+    ["acme", "repo", null],
+    ["acme", "org", "org:acme"],
+    ["acme/app", "org", "org:acme"],
   ];
-  for (const [scope, repo, share, want] of cases) {
-    assert.equal(cacheKeyFor(scope, repo, share), want, `${scope} ${repo} ${share}`);
+  for (const [scope, share, want] of cases) {
+    assert.equal(cacheKeyFor(scope, share), want, `${scope} ${share}`);
   }
 });
 
