@@ -108,7 +108,7 @@ Runners:
                             (default: 60; docker run twice that; pulls 30 minutes; 1 to 600)
 
 Caches (each runner mounts Docker volumes of its repository's own, kept between jobs: the
-tool cache of actions/setup-*, and with --profile docker its engine's image store):
+tool cache of actions/setup-*, and with --profile docker its engine's images and build cache):
   --cache-share repo|org    Whose jobs share a cache: each repository alone (default), or all
                             of an organization's repositories (needed for caches with
                             --runner-scope org, whose runners take any of its repositories' jobs)
@@ -267,6 +267,13 @@ export function parseRunOptions(
       "--min-idle keeps runners ready between cycles; it does not go with --once",
     );
   }
+  // Checked with --no-cache too: a mistake there is a mistake still.
+  const cache: CacheOptions = {
+    share: oneOf("--cache-share", string("cache-share") ?? "repo", ["repo", "org"] as const),
+    maxRepoBytes: size("--cache-max-repo", string("cache-max-repo") ?? "10g"),
+    maxTotalBytes: size("--cache-max-total", string("cache-max-total") ?? "50g"),
+    maxAgeDays: integer("--cache-max-age", string("cache-max-age") ?? "7", 1),
+  };
   return {
     selection: {
       owners,
@@ -293,12 +300,7 @@ export function parseRunOptions(
     // A runner takes tens of seconds to come online; a shorter timeout reaps it before then.
     idleTimeoutSeconds,
     namePrefix: namePrefix(string("name-prefix") ?? "autoscaler"),
-    cache: values["no-cache"] === true ? null : {
-      share: oneOf("--cache-share", string("cache-share") ?? "repo", ["repo", "org"] as const),
-      maxRepoBytes: size("--cache-max-repo", string("cache-max-repo") ?? "10g"),
-      maxTotalBytes: size("--cache-max-total", string("cache-max-total") ?? "50g"),
-      maxAgeDays: integer("--cache-max-age", string("cache-max-age") ?? "7", 1),
-    },
+    cache: values["no-cache"] === true ? null : cache,
     runnerGroupId: integer("--runner-group", string("runner-group") ?? "1", 1),
     runnerScope,
     minIdle,

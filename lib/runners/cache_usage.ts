@@ -39,12 +39,19 @@ export class CacheUsage {
     return this.#change((usage) => delete usage[this.#id(key, slot)]);
   }
 
-  /** Drops this owner's records of slots that are gone (removed by hand, say). */
-  keepOnly(slots: { key: string; slot: number }[]): Promise<void> {
+  /**
+   * Drops this owner's records of slots that are gone (removed by hand, say): those not in
+   * `slots` and last used before `sinceMs` (a slot recorded since was made after the listing).
+   */
+  keepOnly(slots: { key: string; slot: number }[], sinceMs: number): Promise<void> {
     const kept = new Set(slots.map(({ key, slot }) => this.#id(key, slot)));
+    // An id is the owner, then `repo:` or `org:`: another owner's never starts so.
+    const mine = [`${this.owner}repo:`, `${this.owner}org:`];
     return this.#change((usage) => {
-      for (const id of Object.keys(usage)) {
-        if (id.startsWith(this.owner) && !kept.has(id)) delete usage[id];
+      for (const [id, used] of Object.entries(usage)) {
+        if (mine.some((start) => id.startsWith(start)) && !kept.has(id) && used < sinceMs) {
+          delete usage[id];
+        }
       }
     });
   }

@@ -94,7 +94,7 @@ export class CacheVolumes {
       // Volumes are known by their labels, never by name alone: a name another cache (or a
       // stranger) holds is refused, not mounted.
       const existing = new Map(
-        (await this.#volumes()).filter((v) => v.key === key && v.slot === slot)
+        (await this.#volumes(key)).filter((v) => v.key === key && v.slot === slot)
           .map((v) => [v.kind, v.name]),
       );
       // A slot is recorded once its volumes are whole: one made but not yet given to the runner
@@ -183,14 +183,25 @@ export class CacheVolumes {
    * digits), last use and whether a container holds it.
    */
   async list(): Promise<CacheEntry[]> {
-    return (await this.#list()).entries;
+    return (await this.#list(false)).entries;
   }
 
-  async #list(): Promise<{ entries: CacheEntry[]; lastUsed: LastUsed }> {
+  /**
+   * The slots, and when each was last used (null: unknown). With `unmeasured` a failure to
+   * measure gives sizes of 0 and `measured` false instead of an error.
+   */
+  async #list(unmeasured: boolean): Promise<
+    { entries: CacheEntry[]; lastUsed: LastUsed; measured: string | null }
+  > {
     const volumes = await this.#volumes();
     const lastUsed = await this.#usage.all();
-    if (volumes.length === 0) return { entries: [], lastUsed };
-    const sizes = await this.#sizes();
+    if (volumes.length === 0) return { entries: [], lastUsed, measured: null };
+    let measured: string | null = null;
+    const sizes = await this.#sizes().catch((error) => {
+      if (!unmeasured) throw error;
+      measured = (error as Error).message;
+      return new Map<string, { bytes: number; links: number }>();
+    });
     const slots = new Map<string, CacheEntry>();
     for (const volume of volumes) {
       const id = `${volume.key}#${volume.slot}`;
@@ -212,7 +223,7 @@ export class CacheVolumes {
     const entries = [...slots.values()].sort((a, b) =>
       a.key.localeCompare(b.key) || a.slot - b.slot
     );
-    return { entries, lastUsed };
+    return { entries, lastUsed, measured };
   }
 
   /**
@@ -221,21 +232,22 @@ export class CacheVolumes {
    * Without a readable record of last uses, nothing is removed for its age.
    */
   async prune(limits: CacheLimits, now: Date): Promise<{ removed: Eviction[]; bytes: number }> {
-    const { entries, lastUsed } = await this.#list();
+    const listed = Date.now();
+    const { entries, lastUsed, measured } = await this.#list(true);
     if (lastUsed === null) {
       log.warn("Cannot read when the runner caches were last used; pruning by size alone");
     } else {
-      // Slots being claimed now may have been made after the listing: their records stay.
-      const claimed = [...this.#claimed].flatMap(([key, slots]) =>
-        [...slots].map((slot) => ({ key, slot }))
-      );
-      await this.#usage.keepOnly([...entries, ...claimed]);
+      // A slot made while this listed (its record newer than the listing) keeps its record.
+      await this.#usage.keepOnly(entries, listed);
     }
-    const chosen = evictions(
-      entries,
-      lastUsed === null ? { ...limits, maxAgeMs: Infinity } : limits,
-      now.getTime(),
-    );
+    if (measured !== null) {
+      log.warn("{error}; pruning the runner caches by age alone", { error: measured });
+    }
+    const chosen = evictions(entries, {
+      maxKeyBytes: measured === null ? limits.maxKeyBytes : Infinity,
+      maxTotalBytes: measured === null ? limits.maxTotalBytes : Infinity,
+      maxAgeMs: lastUsed === null ? Infinity : limits.maxAgeMs,
+    }, now.getTime());
     const removed: Eviction[] = [];
     for (const eviction of chosen) {
       const entry = entries.find((e) => e.key === eviction.key && e.slot === eviction.slot)!;
@@ -283,25 +295,27 @@ export class CacheVolumes {
   }
 
   /**
-   * This owner's volumes. One removed between `ls` and `inspect` makes inspect fail: the
-   * listing is tried once more before that counts.
+   * This owner's volumes (of `key` when given). One removed between `ls` and `inspect` makes
+   * inspect fail: the listing is tried once more before that counts.
    */
-  async #volumes(): Promise<CacheVolume[]> {
+  async #volumes(key?: string): Promise<CacheVolume[]> {
     try {
-      return await this.#listVolumes();
+      return await this.#listVolumes(key);
     } catch (error) {
       log.debug("Listing cache volumes again after: {error}", { error });
-      return await this.#listVolumes();
+      return await this.#listVolumes(key);
     }
   }
 
-  async #listVolumes(): Promise<CacheVolume[]> {
+  /** This owner's volumes, only those of `key` when given. */
+  async #listVolumes(key?: string): Promise<CacheVolume[]> {
     const output = await this.#docker("list cache volumes", [
       "volume",
       "ls",
       "--quiet",
       "--filter",
       `label=${LABEL}.cache-owner=${this.owner}`,
+      ...(key === undefined ? [] : ["--filter", `label=${LABEL}.cache-key=${key}`]),
     ]);
     const names = output.split("\n").filter((n) => n !== "");
     if (names.length === 0) return [];

@@ -27,6 +27,7 @@ Deno.test("run options: caches are on by default, per repository, within 10g, 50
     maxAgeDays: 7,
   });
   assert.equal(parse({ "no-cache": true }).cache, null);
+  assert.throws(() => parse({ "no-cache": true, "cache-max-repo": "lots" }), /--cache-max-repo/);
   const set = parse({
     "cache-share": "org",
     "cache-max-repo": "1.5G",

@@ -5,6 +5,7 @@ import {
   Daemon,
   docker,
   engineTest,
+  ours,
   waitFor,
 } from "../helpers/engine_runs.ts";
 import { runCli, TEST_HOST_ID } from "../helpers/cli.ts";
@@ -32,7 +33,7 @@ async function serve(sim: GitHubSimulator, repo: string, count = 1): Promise<Sim
 /** What each job's runner found in its tool cache. */
 const found = (sim: GitHubSimulator, jobs: SimJob[]) => jobs.map((j) => sim.toolCache.get(j.id));
 
-/** Waits until the runner containers are gone (a finished one holds its cache slot until then). */
+/** Waits until the runner containers are gone, as a later job's would come after them. */
 const containersGone = (prefix: string) =>
   waitFor("the runner containers removed", async () => (await containersOf(prefix)).length === 0);
 
@@ -73,6 +74,8 @@ engineTest(
       const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       assert.match(metrics, /^autoscaler_cache_starts_total\{result="hit"\} 1$/m);
       assert.match(metrics, /^autoscaler_cache_starts_total\{result="miss"\} 2$/m);
+      // Measured at the daemon's start, before any cache.
+      assert.match(metrics, /^autoscaler_cache_bytes 0$/m);
     } finally {
       assert.equal(await daemon.stop(), 0, daemon.stderr);
     }
@@ -94,7 +97,21 @@ engineTest(
         "1-tool",
       ]);
       await containersGone(prefix);
-      assert.deepEqual(found(sim, await serve(sim, "acme/app", 2)), ["hit", "hit"], daemon.stderr);
+      // Both runners online and held: `cache ls` shows both slots taken.
+      sim.holdRunners = true;
+      const served = serve(sim, "acme/app", 2);
+      await waitFor(
+        "two runners online",
+        () => ours(sim, prefix).filter((r) => r.status === "online").length === 2,
+      );
+      const listed = await runCli(["cache", "ls", "--json", "--name-prefix", prefix]);
+      assert.equal(listed.code, 0, listed.stderr);
+      assert.deepEqual(
+        JSON.parse(listed.stdout).map((e: { slot: number; inUse: boolean }) => [e.slot, e.inUse]),
+        [[0, true], [1, true]],
+      );
+      sim.holdRunners = false;
+      assert.deepEqual(found(sim, await served), ["hit", "hit"], daemon.stderr);
       assert.equal(sim.toolBytesServed, 2 * TOOL_BYTES);
       assert.deepEqual(await cacheVolumesOf(prefix), volumes);
     } finally {

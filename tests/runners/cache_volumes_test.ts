@@ -85,6 +85,8 @@ engineTest(
     const owner = runnerPrefix(Deno.hostname(), TEST_HOST_ID, prefix);
     const volumes = new CacheVolumes(runCommand, owner, TEST_HOST_ID, dir, 30_000);
     const label = (name: string, value: string) => ["--label", `${LABEL}.${name}=${value}`];
+    // Unlabelled, so the tests' clean-up (by label) would not find it.
+    const bare = volumes.volumeName("repo:acme/web", 0, "tool");
     try {
       // Another repository's slot under this one's name (as a hash collision would make it).
       await docker(
@@ -97,7 +99,6 @@ engineTest(
         volumes.volumeName("repo:acme/app", 0, "tool"),
       );
       // A volume `docker run` made under a cache's name, with no labels.
-      const bare = volumes.volumeName("repo:acme/web", 0, "tool");
       await docker("volume", "create", bare);
       for (const key of ["repo:acme/app", "repo:acme/web"]) {
         await assert.rejects(
@@ -105,13 +106,13 @@ engineTest(
           /Cannot use cache volume \S+: a volume of that name that is not this cache's is there/,
         );
       }
-      await docker("volume", "rm", bare);
       // Keys that read alike have volumes of their own.
       const names = ["repo:acme/app-x", "repo:acme/app_x"].map((key) =>
         volumes.volumeName(key, 0, "tool")
       );
       assert.notEqual(names[0], names[1]);
     } finally {
+      await docker("volume", "rm", "--force", bare);
       await Deno.remove(dir, { recursive: true });
     }
   },
@@ -123,3 +124,45 @@ Deno.test("cache volumes: Docker's sizes (decimal units, 4 digits) read as bytes
     [0, 512, 1234, 600_000, 12_500_000, 3e9, 0, 0],
   );
 });
+
+engineTest(
+  "cache volumes: when Docker cannot measure the volumes, a prune still removes what is past its age",
+  async (_sim, prefix) => {
+    const dir = await Deno.makeTempDir();
+    const real = new TextDecoder().decode(
+      (await new Deno.Command("sh", { args: ["-c", "command -v docker"], stdout: "piped" })
+        .output()).stdout,
+    ).trim();
+    // A docker whose `system df` fails, as one that times out on a large host does.
+    const bin = await makeFakeBin({
+      docker: `[ "$1" = system ] && { echo "Error response from daemon: busy" >&2; exit 1; }
+exec '${real}' "$@"`,
+    });
+    const run: typeof runCommand = (command, args, options) =>
+      runCommand(command === "docker" ? join(bin, "docker") : command, args, options);
+    const owner = runnerPrefix(Deno.hostname(), TEST_HOST_ID, prefix);
+    const volumes = new CacheVolumes(run, owner, TEST_HOST_ID, dir, 30_000);
+    try {
+      const now = Date.now();
+      for (const daysAgo of [30, 1]) {
+        const claimed = await volumes.claim(
+          `repo:acme/app${daysAgo}`,
+          ["tool"],
+          new Set(),
+          TEST_IMAGE,
+          new Date(now - daysAgo * DAY),
+        );
+        claimed.release();
+      }
+      const { removed } = await volumes.prune(
+        { maxKeyBytes: 1, maxTotalBytes: 1, maxAgeMs: 7 * DAY },
+        new Date(now),
+      );
+      assert.deepEqual(removed.map((e) => `${e.key} ${e.reason}`), ["repo:acme/app30 age"]);
+      assert.equal((await cacheVolumesOf(prefix)).length, 1);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+      await Deno.remove(bin, { recursive: true });
+    }
+  },
+);
