@@ -3,12 +3,12 @@ import { describeCacheKey, formatBytes } from "../core/caches.ts";
 import { type CacheEntry, CacheVolumes } from "../runners/cache_volumes.ts";
 import { DEFAULT_DOCKER_TIMEOUT_MS } from "../runners/docker.ts";
 import { hostId, stateDirectory } from "../system/host_id.ts";
-import type { Command, Deps, OptionValues } from "./command.ts";
+import { actionOf, type Command, type Deps, type OptionValues } from "./command.ts";
 import { runnerPrefix } from "./setup.ts";
 import { namePrefix } from "./run_options.ts";
 import { takeRunLock } from "../system/run_lock.ts";
 
-const VERBS = ["ls", "prune"];
+const VERBS = ["ls", "prune"] as const;
 
 /** `autoscaler cache ls|prune`: this host's runner caches. */
 export const cacheCommand: Command = {
@@ -42,14 +42,7 @@ Options:
   },
   positionals: true,
   async run(values, deps, input) {
-    const [verb, ...extra] = input.positionals;
-    if (verb === undefined || !VERBS.includes(verb) || extra.length > 0) {
-      throw new UsageError(
-        verb === undefined
-          ? `Give one of ${VERBS.join(", ")}`
-          : `Unknown cache action "${[verb, ...extra].join(" ")}": use ls or prune`,
-      );
-    }
+    const verb = actionOf("cache", input.positionals, VERBS);
     if (verb === "ls" && (values.repo !== undefined || values.org !== undefined)) {
       throw new UsageError("--repo and --org go with prune");
     }

@@ -1,5 +1,6 @@
 import type { ParseArgsOptionsConfig } from "node:util";
 import type { CommandRunner } from "../system/command.ts";
+import { UsageError } from "../core/errors.ts";
 
 /** The I/O a command may use; `main.ts` builds the real one, tests their own. */
 export interface Deps {
@@ -44,4 +45,25 @@ export interface Command {
     deps: Deps,
     input: { args: readonly string[]; positionals: readonly string[] },
   ): Promise<number>;
+}
+
+/**
+ * The one action word a command takes (`service start`, `cache ls`), or a `UsageError` naming
+ * the choices.
+ */
+export function actionOf<T extends string>(
+  command: string,
+  positionals: readonly string[],
+  actions: readonly T[],
+): T {
+  const [action, ...extra] = positionals;
+  const known = actions.find((a) => a === action);
+  if (known === undefined || extra.length > 0) {
+    throw new UsageError(
+      action === undefined
+        ? `Give one of ${actions.join(", ")}`
+        : `Unknown ${command} action "${positionals.join(" ")}": use one of ${actions.join(", ")}`,
+    );
+  }
+  return known;
 }

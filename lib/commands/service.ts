@@ -16,7 +16,7 @@ import { hostId, stateDirectory } from "../system/host_id.ts";
 import { takeRunLock } from "../system/run_lock.ts";
 import { purgeHostCaches } from "../runners/cache_volumes.ts";
 import { DEFAULT_DOCKER_TIMEOUT_MS } from "../runners/docker.ts";
-import type { Command, Deps, OptionValues } from "./command.ts";
+import { actionOf, type Command, type Deps, type OptionValues } from "./command.ts";
 import { parseRunOptions, RUN_OPTIONS } from "./run_options.ts";
 
 const SCOPE_OPTIONS = {
@@ -245,7 +245,7 @@ async function removeBelow(paths: { unit: string; envFile: string }, force: bool
   return true;
 }
 
-const VERBS = ["start", "stop", "restart", "status", "logs"];
+const VERBS = ["start", "stop", "restart", "status", "logs"] as const;
 
 /** `autoscaler service <verb>`: systemctl and journalctl for the installed service. */
 export const serviceCommand: Command = {
@@ -263,16 +263,7 @@ ${SCOPE_HELP}
   options: { ...SCOPE_OPTIONS, follow: { type: "boolean", short: "f" } },
   positionals: true,
   async run(values, deps, input) {
-    const [verb, ...extra] = input.positionals;
-    if (verb === undefined || !VERBS.includes(verb) || extra.length > 0) {
-      throw new UsageError(
-        verb === undefined
-          ? `Give one of ${VERBS.join(", ")}`
-          : `Unknown service action "${[verb, ...extra].join(" ")}": use one of ${
-            VERBS.join(", ")
-          }`,
-      );
-    }
+    const verb = actionOf("service", input.positionals, VERBS);
     if (values.follow === true && verb !== "logs") throw new UsageError("--follow goes with logs");
     const scope = scopeOf(values);
     const user = scope === "user" ? ["--user"] : [];

@@ -67,7 +67,7 @@ const USAGE_ERRORS: [string[], string][] = [
   ],
   [
     ["cache", "clear"],
-    `error: Unknown cache action "clear": use ls or prune. Run "autoscaler cache --help" for usage.`,
+    `error: Unknown cache action "clear": use one of ls, prune. Run "autoscaler cache --help" for usage.`,
   ],
   [
     ["cache", "ls", "--repo", "acme/app"],

@@ -11,26 +11,35 @@ import { TEST_IMAGE } from "../helpers/runner_image.ts";
 
 const DAY = 86_400_000;
 
+/**
+ * The docker CLI behind a script of the test's (`body`, given the real docker's path), as a
+ * `CommandRunner`; `remove` deletes the script.
+ */
+async function wrappedDocker(body: (real: string) => string) {
+  const real = new TextDecoder().decode(
+    (await new Deno.Command("sh", { args: ["-c", "command -v docker"], stdout: "piped" })
+      .output()).stdout,
+  ).trim();
+  const bin = await makeFakeBin({ docker: body(real) });
+  const run: typeof runCommand = (command, args, options) =>
+    runCommand(command === "docker" ? join(bin, "docker") : command, args, options);
+  return { run, remove: () => Deno.remove(bin, { recursive: true }) };
+}
+
 engineTest(
   "cache volumes: a slot being pruned is not handed to a runner that starts meanwhile",
   async (_sim, prefix) => {
     const dir = await Deno.makeTempDir();
-    const real = new TextDecoder().decode(
-      (await new Deno.Command("sh", { args: ["-c", "command -v docker"], stdout: "piped" })
-        .output()).stdout,
-    ).trim();
     // A docker whose `volume rm` waits for the test to let it go.
-    const bin = await makeFakeBin({
-      docker: `if [ "$1 $2" = "volume rm" ]; then
+    const wrapped = await wrappedDocker((real) =>
+      `if [ "$1 $2" = "volume rm" ]; then
   touch '${dir}/removing'
   while [ ! -e '${dir}/go' ]; do sleep 0.05; done
 fi
-exec '${real}' "$@"`,
-    });
-    const run: typeof runCommand = (command, args, options) =>
-      runCommand(command === "docker" ? join(bin, "docker") : command, args, options);
+exec '${real}' "$@"`
+    );
     const volumes = new CacheVolumes(
-      run,
+      wrapped.run,
       runnerPrefix(Deno.hostname(), TEST_HOST_ID, prefix),
       TEST_HOST_ID,
       dir,
@@ -72,7 +81,7 @@ exec '${real}' "$@"`,
       assert.match(left[0]!, /-cache-acme-app-[0-9a-f]{16}-1-tool$/);
     } finally {
       await Deno.remove(dir, { recursive: true });
-      await Deno.remove(bin, { recursive: true });
+      await wrapped.remove();
     }
   },
 );
@@ -129,19 +138,13 @@ engineTest(
   "cache volumes: when Docker cannot measure the volumes, a prune still removes what is past its age",
   async (_sim, prefix) => {
     const dir = await Deno.makeTempDir();
-    const real = new TextDecoder().decode(
-      (await new Deno.Command("sh", { args: ["-c", "command -v docker"], stdout: "piped" })
-        .output()).stdout,
-    ).trim();
     // A docker whose `system df` fails, as one that times out on a large host does.
-    const bin = await makeFakeBin({
-      docker: `[ "$1" = system ] && { echo "Error response from daemon: busy" >&2; exit 1; }
-exec '${real}' "$@"`,
-    });
-    const run: typeof runCommand = (command, args, options) =>
-      runCommand(command === "docker" ? join(bin, "docker") : command, args, options);
+    const wrapped = await wrappedDocker((real) =>
+      `[ "$1" = system ] && { echo "Error response from daemon: busy" >&2; exit 1; }
+exec '${real}' "$@"`
+    );
     const owner = runnerPrefix(Deno.hostname(), TEST_HOST_ID, prefix);
-    const volumes = new CacheVolumes(run, owner, TEST_HOST_ID, dir, 30_000);
+    const volumes = new CacheVolumes(wrapped.run, owner, TEST_HOST_ID, dir, 30_000);
     try {
       const now = Date.now();
       for (const daysAgo of [30, 1]) {
@@ -162,7 +165,7 @@ exec '${real}' "$@"`,
       assert.equal((await cacheVolumesOf(prefix)).length, 1);
     } finally {
       await Deno.remove(dir, { recursive: true });
-      await Deno.remove(bin, { recursive: true });
+      await wrapped.remove();
     }
   },
 );

@@ -98,6 +98,15 @@ async function withHeldRunner(
   return daemon;
 }
 
+/** An engine of the test's own with runc registered as `sysbox-runc` (sysbox is not here). */
+async function withSysboxStandIn(fn: (engine: OwnEngine) => Promise<void>) {
+  const runc = decoder.decode(
+    (await new Deno.Command("sh", { args: ["-c", "command -v runc"], stdout: "piped" }).output())
+      .stdout,
+  ).trim();
+  await withOwnEngine([`--add-runtime=sysbox-runc=${runc}`], fn);
+}
+
 /** An engine of the test's own with `args`, the profile image in it; removed afterwards. */
 async function withOwnEngine(args: string[], fn: (engine: OwnEngine) => Promise<void>) {
   const engine = await startOwnEngine(args);
@@ -219,12 +228,7 @@ Deno.test({
     "engine, the runner as uid 1001, labels sudo and docker",
   ignore: !CAN || !CAN_START_ENGINE,
   fn: async () => {
-    const runc = decoder.decode(
-      (await new Deno.Command("sh", { args: ["-c", "command -v runc"], stdout: "piped" }).output())
-        .stdout,
-    ).trim();
-    await withOwnEngine(
-      [`--add-runtime=sysbox-runc=${runc}`],
+    await withSysboxStandIn(
       (engine) =>
         withSimulator(async (sim) => {
           const prefix = `t${crypto.randomUUID().slice(0, 6)}`;
@@ -264,13 +268,8 @@ Deno.test({
     "not the containers, networks and volumes a job left",
   ignore: !CAN || !CAN_START_ENGINE,
   fn: async () => {
-    const runc = decoder.decode(
-      (await new Deno.Command("sh", { args: ["-c", "command -v runc"], stdout: "piped" }).output())
-        .stdout,
-    ).trim();
     const store = "/var/lib/docker/standin";
-    await withOwnEngine(
-      [`--add-runtime=sysbox-runc=${runc}`],
+    await withSysboxStandIn(
       (engine) =>
         withSimulator(async (sim) => {
           const prefix = `t${crypto.randomUUID().slice(0, 6)}`;
