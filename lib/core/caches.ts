@@ -15,6 +15,7 @@ export const CACHE_KINDS = {
   /** The image store of a `docker` profile runner's own engine. */
   docker: "/var/lib/docker",
 } as const;
+/** A kind of cache: `tool`, or `docker` (the `docker` profile's engine store). */
 export type CacheKind = keyof typeof CACHE_KINDS;
 
 /** Whose jobs share a cache: each repository alone (default), or an organization's together. */

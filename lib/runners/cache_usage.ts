@@ -31,10 +31,12 @@ export class CacheUsage {
     return usage && ((key, slot) => usage[this.#id(key, slot)]);
   }
 
+  /** Records that a runner took the slot `now` (its volumes whole). */
   record(key: string, slot: number, now: Date): Promise<void> {
     return this.#change((usage) => usage[this.#id(key, slot)] = now.getTime());
   }
 
+  /** Drops the slot's record, its volumes removed. */
   forget(key: string, slot: number): Promise<void> {
     return this.#change((usage) => delete usage[this.#id(key, slot)]);
   }
