@@ -5,7 +5,7 @@ import { DEFAULT_DOCKER_TIMEOUT_MS } from "../runners/docker.ts";
 import { hostId, stateDirectory } from "../system/host_id.ts";
 import { actionOf, type Command, type Deps, type OptionValues } from "./command.ts";
 import { runnerPrefix } from "./setup.ts";
-import { namePrefix } from "./run_options.ts";
+import { namePrefix, ownerName, repoName } from "./run_options.ts";
 import { takeRunLock } from "../system/run_lock.ts";
 
 const VERBS = ["ls", "prune"] as const;
@@ -105,16 +105,8 @@ function keyOf(values: OptionValues): string | null {
   if (repo !== undefined && org !== undefined) {
     throw new UsageError("Give --repo or --org, not both");
   }
-  if (typeof repo === "string") {
-    if (!/^[\w.-]+\/[\w.-]+$/.test(repo)) {
-      throw new UsageError(`Invalid --repo "${repo}": give it as OWNER/NAME`);
-    }
-    return `repo:${repo}`.toLowerCase();
-  }
-  if (typeof org === "string") {
-    if (!/^[\w.-]+$/.test(org)) throw new UsageError(`Invalid --org "${org}"`);
-    return `org:${org}`.toLowerCase();
-  }
+  if (typeof repo === "string") return `repo:${repoName("--repo", repo)}`.toLowerCase();
+  if (typeof org === "string") return `org:${ownerName("--org", org)}`.toLowerCase();
   return null;
 }
 

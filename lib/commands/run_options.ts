@@ -213,18 +213,8 @@ export function parseRunOptions(
       typeof v === "string"
     );
   const string = (name: string) => typeof values[name] === "string" ? values[name] : undefined;
-  const owners = strings("owner");
-  for (const owner of owners) {
-    if (!/^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$/.test(owner)) {
-      throw new UsageError(`Invalid --owner "${owner}": give a GitHub user or organization name`);
-    }
-  }
-  const repos = strings("repo");
-  for (const repo of repos) {
-    if (!/^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\/[A-Za-z0-9._-]+$/.test(repo)) {
-      throw new UsageError(`Invalid --repo "${repo}": give it as OWNER/NAME`);
-    }
-  }
+  const owners = strings("owner").map((owner) => ownerName("--owner", owner));
+  const repos = strings("repo").map((repo) => repoName("--repo", repo));
   const appValues = [string("app-id"), string("app-private-key-file"), string("installation-id")];
   let app: AppOptions | null = null;
   if (appValues.some((v) => v !== undefined)) {
@@ -456,6 +446,22 @@ function memory(value: string): number {
     );
   }
   return Math.floor(mib);
+}
+
+/** A GitHub user or organization name given as `option`, checked. */
+export function ownerName(option: string, value: string): string {
+  if (!/^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$/.test(value)) {
+    throw new UsageError(`Invalid ${option} "${value}": give a GitHub user or organization name`);
+  }
+  return value;
+}
+
+/** A repository (`OWNER/NAME`) given as `option`, checked. */
+export function repoName(option: string, value: string): string {
+  if (!/^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\/[A-Za-z0-9._-]+$/.test(value)) {
+    throw new UsageError(`Invalid ${option} "${value}": give it as OWNER/NAME`);
+  }
+  return value;
 }
 
 /** `--name-prefix`, checked and lower-cased (runner names and cache volumes start with it). */

@@ -20,12 +20,7 @@ export class CacheUsage {
 
   constructor(private stateDir: string, private owner: string) {}
 
-  /** When the slot was last used, or undefined when not recorded (or not readable). */
-  async lastUsed(key: string, slot: number): Promise<number | undefined> {
-    return (await this.#read())?.[this.#id(key, slot)];
-  }
-
-  /** When each slot was last used, read once: for listing many. */
+  /** When each slot was last used, read once (null: the file cannot be read). */
   async all(): Promise<LastUsed> {
     const usage = await this.#read();
     return usage && ((key, slot) => usage[this.#id(key, slot)]);

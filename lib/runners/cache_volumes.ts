@@ -11,8 +11,15 @@ import {
   formatBytes,
   freeSlot,
 } from "../core/caches.ts";
-import { type CommandRunner, toolResult } from "../system/command.ts";
-import { DockerError, LABEL, MANAGED_BY, RUNNER_UID } from "./docker.ts";
+import type { CommandRunner } from "../system/command.ts";
+import {
+  DockerError,
+  dockerOutput,
+  LABEL,
+  MANAGED_BY,
+  parseDockerList,
+  RUNNER_UID,
+} from "./docker.ts";
 import { CacheUsage, type LastUsed } from "./cache_usage.ts";
 
 const log = getLogger(["autoscaler", "caches"]);
@@ -99,7 +106,7 @@ export class CacheVolumes {
       );
       // A slot is recorded once its volumes are whole: one made but not yet given to the runner
       // user (a start that failed half-way) is prepared again.
-      const recorded = (await this.#usage.lastUsed(key, slot)) !== undefined;
+      const recorded = (await this.#usage.all())?.(key, slot) !== undefined;
       const hit = recorded && kinds.every((kind) => existing.has(kind));
       const names: string[] = [];
       for (const kind of kinds) {
@@ -158,7 +165,7 @@ export class CacheVolumes {
       ...this.#labels(key, slot, kind),
       name,
     ]);
-    const [made] = parseList<{ Labels: Record<string, string> | null }>(
+    const [made] = parseDockerList<{ Labels: Record<string, string> | null }>(
       "docker volume inspect",
       await this.#docker(`inspect cache volume ${name}`, ["volume", "inspect", name]),
     );
@@ -319,7 +326,7 @@ export class CacheVolumes {
     ]);
     const names = output.split("\n").filter((n) => n !== "");
     if (names.length === 0) return [];
-    const inspected = parseList<
+    const inspected = parseDockerList<
       { Name: string; CreatedAt?: string; Labels: Record<string, string> | null }
     >(
       "docker volume inspect",
@@ -352,9 +359,10 @@ export class CacheVolumes {
       "--format",
       "{{json .Volumes}}",
     ], Math.max(this.timeoutMs, MEASURE_TIMEOUT_MS));
-    const volumes = parseList<{ Name: string; Size: string; Links: string }>(
+    // With no volumes at all, docker prints `null` (or nothing).
+    const volumes = parseDockerList<{ Name: string; Size: string; Links: string }>(
       "docker system df",
-      output,
+      ["", "null"].includes(output.trim()) ? "[]" : output,
     );
     return new Map(
       volumes.map((
@@ -402,20 +410,8 @@ export class CacheVolumes {
   }
 
   #docker(action: string, args: string[], timeoutMs = this.timeoutMs): Promise<string> {
-    return docker(this.run, action, args, timeoutMs);
+    return dockerOutput(this.run, action, args, timeoutMs);
   }
-}
-
-/** A docker command's output, or a `DockerError` naming the action and docker's words. */
-async function docker(
-  run: CommandRunner,
-  action: string,
-  args: string[],
-  timeoutMs: number,
-): Promise<string> {
-  const result = toolResult("docker", await run("docker", args, { timeoutMs }));
-  if (!result.ok) throw new DockerError(`Cannot ${action}: ${result.reason}`);
-  return result.stdout;
 }
 
 /**
@@ -429,7 +425,7 @@ export async function purgeHostCaches(
   stateDir: string,
   timeoutMs: number,
 ): Promise<{ removed: string[]; left: string[] }> {
-  const listed = await docker(run, "list cache volumes", [
+  const listed = await dockerOutput(run, "list cache volumes", [
     "volume",
     "ls",
     "--quiet",
@@ -440,7 +436,7 @@ export async function purgeHostCaches(
   const left: string[] = [];
   for (const name of listed.split("\n").filter((n) => n !== "")) {
     try {
-      await docker(run, `remove cache volume ${name}`, ["volume", "rm", name], timeoutMs);
+      await dockerOutput(run, `remove cache volume ${name}`, ["volume", "rm", name], timeoutMs);
       removed.push(name);
     } catch (error) {
       left.push((error as Error).message);
@@ -462,20 +458,4 @@ export function parseSize(text: string): number {
   if (!match) return 0;
   const power = "BKMGTP".indexOf((match[2] || "B").toUpperCase());
   return Math.round(Number(match[1]) * 1000 ** power);
-}
-
-/**
- * Docker's JSON list (empty for no answer or `null`), or a `DockerError` naming the command
- * whose answer it could not read.
- */
-function parseList<T>(command: string, text: string): T[] {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text.trim() || "null");
-  } catch (error) {
-    throw new DockerError(`Cannot read ${command}'s answer: ${(error as Error).message}`);
-  }
-  if (parsed === null) return [];
-  if (!Array.isArray(parsed)) throw new DockerError(`Cannot read ${command}'s answer: not a list`);
-  return parsed as T[];
 }

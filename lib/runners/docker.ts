@@ -144,19 +144,38 @@ export class DockerError extends Error {
   }
 }
 
+/** A docker command's output, or a `DockerError` naming the action and docker's words. */
+export async function dockerOutput(
+  run: CommandRunner,
+  action: string,
+  args: string[],
+  timeoutMs: number,
+): Promise<string> {
+  const result = toolResult("docker", await run("docker", args, { timeoutMs }));
+  if (!result.ok) throw new DockerError(`Cannot ${action}: ${result.reason}`);
+  return result.stdout;
+}
+
+/** A JSON list docker printed, or a `DockerError` naming the command whose answer it is. */
+export function parseDockerList<T>(command: string, text: string): T[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new DockerError(`Cannot read ${command}'s answer: ${(error as Error).message}`);
+  }
+  if (!Array.isArray(parsed)) {
+    throw new DockerError(`Cannot read ${command}'s answer: it is not a list`);
+  }
+  return parsed as T[];
+}
+
 /** The docker CLI, for the containers this program manages. */
 export class Docker {
   constructor(private run: CommandRunner, private timeoutMs = DEFAULT_DOCKER_TIMEOUT_MS) {}
 
-  async #docker(
-    action: string,
-    args: string[],
-    timeoutMs = this.timeoutMs,
-    env?: Record<string, string>,
-  ) {
-    const result = toolResult("docker", await this.run("docker", args, { timeoutMs, env }));
-    if (!result.ok) throw new DockerError(`Cannot ${action}: ${result.reason}`);
-    return result.stdout;
+  #docker(action: string, args: string[], timeoutMs = this.timeoutMs) {
+    return dockerOutput(this.run, action, args, timeoutMs);
   }
 
   /**
@@ -189,16 +208,16 @@ export class Docker {
   }
 
   async #inspect(ids: string[]): Promise<ManagedContainer[]> {
-    const output = await this.#docker("inspect containers", ["inspect", ...ids]);
-    let inspected: unknown;
-    try {
-      inspected = JSON.parse(output);
-    } catch (error) {
-      throw new DockerError(`Cannot read docker inspect's answer: ${(error as Error).message}`);
-    }
-    if (!Array.isArray(inspected)) {
-      throw new DockerError("Cannot read docker inspect's answer: it is not a list");
-    }
+    const inspected = parseDockerList<
+      {
+        Id: string;
+        Created?: string;
+        State?: { Status?: string; ExitCode?: number };
+        Config?: {
+          Labels?: Record<string, string> | null;
+        };
+      }
+    >("docker inspect", await this.#docker("inspect containers", ["inspect", ...ids]));
     return inspected.flatMap((c) => {
       const all: Record<string, string> = c?.Config?.Labels ?? {};
       if (all[`${LABEL}.managed-by`] !== MANAGED_BY) return [];

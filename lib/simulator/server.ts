@@ -9,6 +9,7 @@ import {
   type SimRepo,
 } from "./objects.ts";
 import { SimWorld } from "./world.ts";
+import { sha256Hex } from "../update/signing.ts";
 
 /** One request the simulator answered. */
 export interface RequestRecord {
@@ -675,6 +676,7 @@ export class GitHubSimulator {
   }
 
   #toolBytes: Uint8Array<ArrayBuffer> | null = null;
+  #toolSha256: Promise<string> | null = null;
 
   /** The tool's bytes: the same on every call, so a cached copy can be checked. */
   #tool(): Uint8Array<ArrayBuffer> {
@@ -686,9 +688,9 @@ export class GitHubSimulator {
   }
 
   /** The tool's SHA-256 in hex, which a stand-in runner checks its cached copy against. */
-  async #toolDigest(): Promise<string> {
-    const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", this.#tool()));
-    return [...hash].map((b) => b.toString(16).padStart(2, "0")).join("");
+  #toolDigest(): Promise<string> {
+    this.#toolSha256 ??= sha256Hex(this.#tool());
+    return this.#toolSha256;
   }
 
   async #installationToken(request: Request, installation: number): Promise<Response> {
