@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import {
   assetJson,
   jobJson,
@@ -9,7 +10,6 @@ import {
   type SimRepo,
 } from "./objects.ts";
 import { SimWorld } from "./world.ts";
-import { sha256Hex } from "../update/signing.ts";
 
 /** One request the simulator answered. */
 export interface RequestRecord {
@@ -658,7 +658,7 @@ export class GitHubSimulator {
       for (;;) {
         const [job] = runner.busy || this.holdRunners ? [] : this.world.dispatch(runner);
         if (job) {
-          const tool = this.#options.toolBytes ? ` ${await this.#toolDigest()}` : "";
+          const tool = this.#options.toolBytes ? ` ${this.#toolDigest()}` : "";
           return new Response(`job ${job.id} ${this.#options.jobSeconds ?? 1}${tool}\n`);
         }
         if (performance.now() > until || this.#stopping.signal.aborted) {
@@ -676,7 +676,7 @@ export class GitHubSimulator {
   }
 
   #toolBytes: Uint8Array<ArrayBuffer> | null = null;
-  #toolSha256: Promise<string> | null = null;
+  #toolSha256: string | null = null;
 
   /** The tool's bytes: the same on every call, so a cached copy can be checked. */
   #tool(): Uint8Array<ArrayBuffer> {
@@ -688,8 +688,8 @@ export class GitHubSimulator {
   }
 
   /** The tool's SHA-256 in hex, which a stand-in runner checks its cached copy against. */
-  #toolDigest(): Promise<string> {
-    this.#toolSha256 ??= sha256Hex(this.#tool());
+  #toolDigest(): string {
+    this.#toolSha256 ??= createHash("sha256").update(this.#tool()).digest("hex");
     return this.#toolSha256;
   }
 
