@@ -33,12 +33,14 @@ Options:
   --json                    With ls: a JSON array instead of a table
   --repo OWNER/NAME         With prune: only this repository's caches
   --org OWNER               With prune: only this organization's shared caches
-  --name-prefix NAME        The daemon's --name-prefix (default: autoscaler)`,
+  --name-prefix NAME        The daemon's --name-prefix (default: autoscaler)
+  --state-dir DIR           The daemon's --state-dir, where its host identity is`,
   options: {
     json: { type: "boolean" },
     repo: { type: "string" },
     org: { type: "string" },
     "name-prefix": { type: "string" },
+    "state-dir": { type: "string" },
   },
   positionals: true,
   async run(values, deps, input) {
@@ -48,7 +50,11 @@ Options:
     }
     if (verb === "prune" && values.json === true) throw new UsageError("--json goes with ls");
     const key = keyOf(values);
-    const stateDir = stateDirectory(deps.env, deps.uid);
+    const stateDir = stateDirectory(
+      deps.env,
+      deps.uid,
+      typeof values["state-dir"] === "string" ? values["state-dir"] : null,
+    );
     // A runner may be taking a slot as it goes: prune only while no daemon runs here.
     using _lock = verb === "prune" ? await takeRunLock(stateDir) : null;
     const volumes = await cacheVolumes(values, deps, stateDir);

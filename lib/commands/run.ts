@@ -19,7 +19,11 @@ import { RELEASE_PUBLIC_KEY } from "../update/release_key.ts";
 import { countStart, markHealthy } from "../update/swap.ts";
 import { VERSION } from "../program/version.ts";
 import { releaseClient } from "./self_update.ts";
-import { type Command, STOP_GRACE_MS } from "./command.ts";
+import { type Command, type Deps, STOP_GRACE_MS } from "./command.ts";
+import { runScaleSets } from "../daemon/scale_set_mode.ts";
+import { ScaleSetRecord } from "../daemon/scale_set_record.ts";
+import { scaleSetSpecs } from "../core/scale_set.ts";
+import { deadlineFetch } from "../github/client.ts";
 import { parseRunOptions, RUN_OPTIONS, RUN_OPTIONS_HELP } from "./run_options.ts";
 import { prepare, type Prepared } from "./setup.ts";
 
@@ -53,7 +57,9 @@ ${RUN_OPTIONS_HELP}`,
     const budget = new RateBudget(abortableSleep(deps.signal));
     // One daemon per host: a second would start runners for the same jobs. A dry run starts
     // nothing and may look on beside the service.
-    using _lock = options.dryRun ? null : await takeRunLock(stateDirectory(deps.env, deps.uid));
+    using _lock = options.dryRun ? null : await takeRunLock(
+      stateDirectory(deps.env, deps.uid, options.stateDir),
+    );
     const prepared = await prepare(options, deps, "run", {
       metrics,
       budget,
@@ -104,10 +110,31 @@ ${RUN_OPTIONS_HELP}`,
       )
       : null;
     let healthy = false;
+    /** After each pass: the first one that worked marks this version healthy; then updates. */
+    const afterPass = async (ok: boolean) => {
+      if (ok && !healthy && updating) {
+        healthy = true;
+        await markHealthy(target);
+      }
+      const updated = await updater?.tick(new Date());
+      if (updater && updated !== undefined) {
+        metrics?.updateChecks.inc({ outcome: updated ? "updated" : "checked" });
+      }
+      return !updated;
+    };
     let stoppedAt = 0;
     deps.signal.addEventListener("abort", () => stoppedAt = performance.now());
     const waker = new Waker();
     const servers = await startServers(options, waker, metrics);
+    if (prepared.scaleSets) {
+      try {
+        await listenAsScaleSets(prepared, options, deps, metrics, () => afterPass(true));
+      } finally {
+        for (const server of servers) await server.shutdown();
+      }
+      log.info("Stopped");
+      return 0;
+    }
     const failure = await runLoop(
       {
         github,
@@ -126,17 +153,7 @@ ${RUN_OPTIONS_HELP}`,
         waker,
         metrics,
         budget,
-        async afterCycle(result) {
-          if (result !== null && !healthy && updating) {
-            healthy = true;
-            await markHealthy(target);
-          }
-          const updated = await updater?.tick(new Date());
-          if (updater && updated !== undefined) {
-            metrics?.updateChecks.inc({ outcome: updated ? "updated" : "checked" });
-          }
-          return !updated;
-        },
+        afterCycle: (result) => afterPass(result !== null),
       },
     );
     // The listeners first: a webhook in flight may hold one up, and the pool's time is short.
@@ -149,6 +166,45 @@ ${RUN_OPTIONS_HELP}`,
     return 0;
   },
 };
+
+/**
+ * `--mode scaleset`: this host's scale sets (one per kind of runner, sharing `--max-runners`)
+ * in the `--owner` organization, each with its listener.
+ */
+async function listenAsScaleSets(
+  prepared: Prepared,
+  options: RunOptions,
+  deps: Deps,
+  metrics: Metrics | undefined,
+  afterPass: () => Promise<boolean>,
+): Promise<void> {
+  const { settings } = prepared;
+  const org = options.selection.owners[0]!;
+  await runScaleSets({
+    client: prepared.scaleSets!,
+    backend: prepared.backend,
+    record: new ScaleSetRecord(prepared.stateDir),
+    signal: deps.signal,
+    closing: () => {
+      const signal = AbortSignal.timeout(STOP_GRACE_MS - 1000);
+      return prepared.scaleSets!.through(
+        prepared.githubUntil(signal),
+        deadlineFetch(options.apiTimeoutMs, signal),
+      );
+    },
+    metrics,
+    afterPass,
+  }, {
+    apiUrl: options.apiUrl,
+    org,
+    specs: scaleSetSpecs(settings.host, settings.maxRunners, settings.runnerPrefix),
+    runnerGroupId: options.runnerGroupId,
+    ownerName: deps.hostname,
+    maxRunners: settings.maxRunners,
+    idleTimeoutMs: settings.idleTimeoutMs,
+    intervalMs: options.intervalSeconds * 1000,
+  });
+}
 
 /**
  * On stop, retires the warm pool's idle runners (nothing else would), within what is left of the

@@ -13,6 +13,7 @@ import type { CacheShare } from "../core/caches.ts";
 
 /** The options `run` and `plan` share (`plan` is one observation of what `run` would do). */
 export const RUN_OPTIONS: ParseArgsOptionsConfig = {
+  mode: { type: "string" },
   owner: { type: "string", multiple: true },
   repo: { type: "string", multiple: true },
   "since-days": { type: "string" },
@@ -53,6 +54,7 @@ export const RUN_OPTIONS: ParseArgsOptionsConfig = {
   "update-interval": { type: "string" },
   "no-auto-update": { type: "boolean" },
   "update-repo": { type: "string" },
+  "state-dir": { type: "string" },
   root: { type: "string" },
 };
 
@@ -60,7 +62,14 @@ export const RUN_OPTIONS: ParseArgsOptionsConfig = {
 export const DEFAULT_IMAGE = "ghcr.io/actions/actions-runner:2.332.0";
 
 /** Help text for `RUN_OPTIONS`. */
-export const RUN_OPTIONS_HELP = `Which repositories:
+export const RUN_OPTIONS_HELP = `Where jobs come from:
+  --mode poll|scaleset      poll (default): list the queued jobs over the REST API each
+                            --interval; scaleset: register this host's own runner scale sets
+                            in the --owner organization and run the jobs GitHub assigns them,
+                            pushed over a long poll (GitHub hands each job to one host; see the
+                            README's "Fleets of hosts")
+
+Which repositories:
   --owner NAME              Watch the repositories of this user or organization (repeatable)
   --repo OWNER/NAME         Watch this repository (repeatable); default: every repository the
                             token can reach
@@ -143,6 +152,13 @@ GitHub:
                             Sign in as a GitHub App installation instead of with a token
                             (token, first found: GH_TOKEN, GITHUB_TOKEN, \`gh auth token\`)
 
+This host:
+  --state-dir DIR           Keep this host's state (its identity, the run lock, cache records,
+                            scale sets) in DIR (default: $STATE_DIRECTORY, else
+                            $XDG_STATE_HOME/github-autoscaler, else ~/.local/state/github-
+                            autoscaler, for root /var/lib/github-autoscaler): two daemons with
+                            state directories of their own act as two hosts
+
 Testing:
   --root DIR                Read proc/, sys/ and dev/ below DIR instead of / for host detection`;
 
@@ -161,8 +177,14 @@ export interface CacheOptions {
   maxAgeDays: number;
 }
 
+/** Where the daemon's demand comes from: REST polling, or its own runner scale sets. */
+export type DemandMode = "poll" | "scaleset";
+
 /** Parsed and checked `run`/`plan` options. */
 export interface RunOptions {
+  mode: DemandMode;
+  /** `--state-dir`; null for the default (`stateDirectory`). */
+  stateDir: string | null;
   selection: Omit<RepoSelection, "app">;
   intervalSeconds: number;
   /** Null means "the CPU count". */
@@ -231,7 +253,9 @@ export function parseRunOptions(
     };
   }
   const maxRunners = string("max-runners");
-  const runnerScope = oneOf(
+  const mode = oneOf("--mode", string("mode") ?? "poll", ["poll", "scaleset"] as const);
+  if (mode === "scaleset") checkScaleSetMode(values, owners, repos);
+  const runnerScope = mode === "scaleset" ? "org" : oneOf(
     "--runner-scope",
     string("runner-scope") ?? "repo",
     ["repo", "org"] as const,
@@ -264,7 +288,10 @@ export function parseRunOptions(
     maxTotalBytes: size("--cache-max-total", string("cache-max-total") ?? "50g"),
     maxAgeDays: integer("--cache-max-age", string("cache-max-age") ?? "7", 1),
   };
+  const stateDir = string("state-dir");
   return {
+    mode,
+    stateDir: stateDir === undefined ? null : nonEmpty("--state-dir", stateDir),
     selection: {
       owners,
       repos,
@@ -313,6 +340,32 @@ export function parseRunOptions(
       ? null
       : listenAddress("--metrics-listen", string("metrics-listen")!),
   };
+}
+
+/**
+ * `--mode scaleset` registers scale sets in one organization and takes what GitHub assigns
+ * them: options that choose jobs or runners another way are refused, not ignored.
+ */
+function checkScaleSetMode(values: OptionValues, owners: string[], repos: string[]): void {
+  if (owners.length !== 1 || repos.length > 0) {
+    throw new UsageError(
+      "--mode scaleset registers runner scale sets in one organization: give it as --owner ORG " +
+        "(once, and no --repo)",
+    );
+  }
+  const refused: [string, string][] = [
+    ["dry-run", "a scale set is assigned jobs, so a dry run would hold jobs it never runs"],
+    ["once", "the scale set's listener runs until stopped"],
+    ["webhook-listen", "GitHub pushes the scale set's jobs itself"],
+    ["min-idle", "a scale set gets a runner for each job GitHub assigns it"],
+    ["runner-scope", "scale set runners belong to the organization"],
+    ["since-days", "GitHub assigns jobs of every repository the runner group allows"],
+  ];
+  for (const [name, why] of refused) {
+    if (values[name] !== undefined) {
+      throw new UsageError(`--${name} does not go with --mode scaleset: ${why}`);
+    }
+  }
 }
 
 /** Seconds, fractions allowed down to 0.01 (benchmarks); GitHub's limits favour a minute. */

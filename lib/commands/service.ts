@@ -205,6 +205,7 @@ ${SCOPE_HELP}
     ...SCOPE_OPTIONS,
     force: { type: "boolean" },
     purge: { type: "boolean" },
+    "state-dir": { type: "string" },
     destdir: { type: "string" },
   },
   async run(values, deps) {
@@ -220,7 +221,11 @@ ${SCOPE_HELP}
         : `No ${UNIT_NAME} at ${paths.unit}\n`,
     );
     if (values.purge !== true) return 0;
-    const stateDir = stateDirectory(deps.env, deps.uid);
+    const stateDir = stateDirectory(
+      deps.env,
+      deps.uid,
+      typeof values["state-dir"] === "string" ? values["state-dir"] : null,
+    );
     // Nothing may start a runner while its cache goes: a daemon still running is refused.
     using _lock = await takeRunLock(stateDir);
     const purged = await purgeHostCaches(

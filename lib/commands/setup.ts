@@ -7,7 +7,15 @@ import { DockerBackend, type RunnerCaches } from "../runners/docker_backend.ts";
 import { CacheVolumes } from "../runners/cache_volumes.ts";
 import { ConfigurationError, UsageError } from "../core/errors.ts";
 import type { RunnerKind } from "../core/model.ts";
-import { type ClientExtras, createGitHub, type GitHub, type GitHubAuth } from "../github/client.ts";
+import {
+  type ClientExtras,
+  createGitHub,
+  deadlineFetch,
+  type GitHub,
+  type GitHubAuth,
+} from "../github/client.ts";
+import { ScaleSetClient } from "../github/scale_set_client.ts";
+import { RestRegistry, ScaleSetRegistry } from "../runners/registry.ts";
 import { serverUrl } from "../github/api_url.ts";
 import { EtagCache } from "../github/etag_cache.ts";
 import { findToken } from "../github/token.ts";
@@ -41,7 +49,18 @@ export interface Prepared {
   /** Per-runner resources, for the log. */
   cpus: number;
   memoryMiB: number;
+  /** The organization's scale set service, with `--mode scaleset`. */
+  scaleSets: ScaleSetClient | null;
+  /** This host's state directory and identity. */
+  stateDir: string;
+  hostId: string;
 }
+
+/**
+ * How long a long poll of the scale set service may take to answer: GitHub holds it about 50 s
+ * when there is nothing to say.
+ */
+const LONG_POLL_DEADLINE_MS = 90_000;
 
 /**
  * The prefix of our runners' names on this host: `<prefix>-<host>-<host id>-`. The host name is
@@ -134,7 +153,7 @@ export async function prepare(
     Math.max(0.5, Math.floor((Math.max(1, host.cpu.count) / slots) * 100) / 100);
   const memoryMiB = options.runnerMemoryMiB ??
     Math.max(512, Math.floor((host.memory.totalBytes ?? 4 * 1024 ** 3) * 0.9 / slots / 1024 ** 2));
-  const stateDir = stateDirectory(deps.env, deps.uid);
+  const stateDir = stateDirectory(deps.env, deps.uid, options.stateDir);
   const id = await hostId(stateDir);
   const prefix = runnerPrefix(deps.hostname, id, options.namePrefix);
   if (options.cache?.share === "repo" && options.runnerScope === "org") {
@@ -157,8 +176,22 @@ export async function prepare(
   if (use === "observe" && !dockerBackend) {
     log.info("No Docker engine: runner states come from GitHub alone");
   }
+  const scaleSets = options.mode === "scaleset"
+    ? new ScaleSetClient(github, {
+      apiUrl: options.apiUrl,
+      org: options.selection.owners[0]!,
+      configUrl: `${serverUrl(options.apiUrl)}/${options.selection.owners[0]}`,
+      fetch: deadlineFetch(options.apiTimeoutMs, deps.signal),
+      pollFetch: deadlineFetch(Math.max(options.apiTimeoutMs, LONG_POLL_DEADLINE_MS), deps.signal),
+      now: () => new Date(),
+    })
+    : null;
+  const registry = scaleSets ? new ScaleSetRegistry(scaleSets) : new RestRegistry(github, {
+    runnerGroupId: options.runnerGroupId,
+    serverUrl: serverUrl(options.apiUrl),
+  });
   const backend: RunnerBackend = dockerBackend
-    ? new DockerBackend(new Docker(deps.run, options.dockerTimeoutMs), github, {
+    ? new DockerBackend(new Docker(deps.run, options.dockerTimeoutMs), registry, {
       image: options.image,
       pull: options.pull,
       network: options.network,
@@ -167,9 +200,7 @@ export async function prepare(
       cpus,
       memoryMiB,
       pidsLimit: PIDS_LIMIT,
-      runnerGroupId: options.runnerGroupId,
       namePrefix: prefix,
-      serverUrl: serverUrl(options.apiUrl),
       slots: deviceSlots(host, await deviceGroups(deps.run, devicePaths(host))),
       terminal: Deno.stderr.isTerminal(),
       cache: options.cache && {
@@ -192,6 +223,9 @@ export async function prepare(
     backend,
     cpus,
     memoryMiB,
+    scaleSets,
+    stateDir,
+    hostId: id,
     settings: {
       selection: { ...options.selection, app: options.app !== null },
       host: profile,

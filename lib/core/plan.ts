@@ -33,6 +33,16 @@ export interface StartAction {
   count: number;
   /** The jobs these runners are started for, oldest first; empty for the pool. */
   jobIds: number[];
+  /** The runner scale set they are for (`run --mode scaleset`), which registers them. */
+  scaleSetId?: number;
+}
+
+/** Whom a start action's runners are for, for the log. */
+export function startTarget(action: StartAction): string {
+  if (action.repo !== null) return action.repo;
+  return action.scaleSetId === undefined
+    ? `the warm pool of ${action.scope}`
+    : `scale set ${action.scaleSetId} of ${action.scope}`;
 }
 
 /** What a cycle should do, and why for every job. */

@@ -15,7 +15,7 @@ import {
   type RunnerScope,
   scopeFor,
 } from "../core/model.ts";
-import { type HostProfile, type Plan, plan } from "../core/plan.ts";
+import { type HostProfile, type Plan, plan, startTarget } from "../core/plan.ts";
 import type { Metrics } from "./metrics.ts";
 import {
   type CleanUp,
@@ -256,7 +256,7 @@ export async function runCycle(
     } catch (error) {
       deps.metrics?.startFailures.inc();
       log.error("Could not start runners for {repo}: {error}", {
-        repo: action.repo ?? `the warm pool of ${action.scope}`,
+        repo: startTarget(action),
         error: describeError(error),
       });
     }

@@ -80,6 +80,12 @@ export class Metrics {
     help: "Bytes of this host's runner caches, as last measured (each prune)",
     registers: [this.registry],
   });
+  readonly scaleSetEvents = new Counter({
+    name: "autoscaler_scale_set_job_events_total",
+    help: "Job events the scale set listeners heard (JobAssigned, JobStarted, ...), by type",
+    labelNames: ["type"],
+    registers: [this.registry],
+  });
   /** When the last cycle succeeded (ms since the epoch), for `/healthz`. */
   lastSuccess = 0;
 
@@ -101,6 +107,12 @@ export class Metrics {
     this.#requests.inc({ status: String(status) });
     const remaining = headerNumber(headers, "x-ratelimit-remaining");
     if (remaining !== null) this.#rateLimit.set(remaining);
+  }
+
+  /** Records a pass of the scale set listeners (`--mode scaleset`), which also means healthy. */
+  listened(runners: Record<"starting" | "idle" | "busy", number>, now: Date): void {
+    this.lastSuccess = now.getTime();
+    for (const [state, count] of Object.entries(runners)) this.#runners.set({ state }, count);
   }
 
   /** Records a finished cycle (null: it failed) and how long it took. */

@@ -1,6 +1,6 @@
 import { getLogger } from "@logtape/logtape";
 import type { ManagedContainer } from "../core/model.ts";
-import type { StartAction } from "../core/plan.ts";
+import { type StartAction, startTarget } from "../core/plan.ts";
 
 /** Where runners are started: Docker for real, or stand-ins that start nothing real. */
 export interface RunnerBackend {
@@ -34,7 +34,7 @@ export class DryRunBackend implements RunnerBackend {
       {
         count: action.count,
         runnerKind: action.runnerKind,
-        what: action.repo ?? `the warm pool of ${action.scope}`,
+        what: startTarget(action),
         labels: action.labels.join(","),
       },
     );

@@ -2,18 +2,11 @@ import { getLogger } from "@logtape/logtape";
 import type { RunnerBackend } from "./backend.ts";
 import type { DeviceSlots } from "./devices.ts";
 import type { ManagedContainer } from "../core/model.ts";
-import { Docker, JIT_ENV } from "./docker.ts";
-import { launcherCommand } from "./launcher.ts";
+import type { Docker } from "./docker.ts";
 import type { NestedEngine, RunnerProfile } from "../core/runner_profiles.ts";
-import type { GitHub } from "../github/client.ts";
 import { describeError } from "../github/errors.ts";
-import {
-  deleteRunner,
-  JitUnavailable,
-  registerJitRunner,
-  registrationToken,
-} from "../github/runners.ts";
-import type { StartAction } from "../core/plan.ts";
+import type { RunnerRegistry } from "./registry.ts";
+import { type StartAction, startTarget } from "../core/plan.ts";
 import { cacheKeyFor, type CacheKind, type CacheLimits, type CacheShare } from "../core/caches.ts";
 import type { CacheVolumes, ClaimedCache } from "./cache_volumes.ts";
 
@@ -32,11 +25,8 @@ export interface DockerRunnerSettings {
   cpus: number;
   memoryMiB: number;
   pidsLimit: number;
-  runnerGroupId: number;
   /** Our runners' names start with this (`autoscaler-<host>-`). */
   namePrefix: string;
-  /** The web address `config.sh --url` takes, where JIT is not available (`https://github.com`). */
-  serverUrl: string;
   slots: DeviceSlots;
   /** Whether stderr is a terminal (pull progress is shown there). */
   terminal: boolean;
@@ -56,10 +46,10 @@ export interface RunnerCaches {
 }
 
 /**
- * Starts each runner as an ephemeral just-in-time registration in a container confined as its
- * profile says. The
- * registration is made first and deleted again if the container does not start, so a failed
- * start never leaks one; an image that is missing and cannot be pulled stops before registering.
+ * Starts each runner as an ephemeral registration (from `registry`) in a container confined as
+ * its profile says. The registration is made first and deleted again if the container does not
+ * start, so a failed start never leaks one; an image that is missing and cannot be pulled stops
+ * before registering.
  */
 export class DockerBackend implements RunnerBackend {
   #inUse = new Set<string>();
@@ -67,14 +57,12 @@ export class DockerBackend implements RunnerBackend {
   #cacheSlots = new Map<string, Set<number>>();
   /** A prune `prepare` began, so that two never overlap. */
   #pruning: Promise<void> | null = null;
-  /** False once GitHub answered generate-jitconfig with 404 (GitHub Enterprise Server < 3.10). */
-  #jit = true;
   /** A check (and pull) `prepare` began, which a start waits for rather than pulling again. */
   #preparing: Promise<boolean> | null = null;
 
   constructor(
     private docker: Docker,
-    private github: GitHub,
+    private registry: RunnerRegistry,
     private settings: DockerRunnerSettings,
     private now: () => Date,
   ) {}
@@ -166,7 +154,11 @@ export class DockerBackend implements RunnerBackend {
     }
     const name = `${this.settings.namePrefix}${crypto.randomUUID().slice(0, 8)}`;
     const scope = action.scope;
-    const registration = await this.#register(scope, name, action.labels);
+    const registration = await this.registry.register(
+      action,
+      name,
+      this.settings.profile === "docker",
+    );
     const cache = await this.#claimCache(action, name);
     let containerId: string;
     try {
@@ -177,7 +169,11 @@ export class DockerBackend implements RunnerBackend {
           "runner-name": name,
           "runner-id": registration.id === null ? "" : String(registration.id),
           scope,
-          ...(action.repo === null ? { pool: "true" } : { repo: action.repo }),
+          ...(action.scaleSetId !== undefined
+            ? { "scale-set": String(action.scaleSetId) }
+            : action.repo === null
+            ? { pool: "true" }
+            : { repo: action.repo }),
           kind,
           labels: action.labels.join(","),
           created: this.now().toISOString(),
@@ -204,7 +200,7 @@ export class DockerBackend implements RunnerBackend {
       if (cache) this.#slotsOf(cache.key).add(cache.slot);
       if (registration.id !== null) {
         const id = registration.id;
-        const outcome = await deleteRunner(this.github, scope, id).catch((e) =>
+        const outcome = await this.registry.unregister(scope, id).catch((e) =>
           `not deleted (${describeError(e)})`
         );
         log.error("Runner {name} did not start; its registration was {outcome}", { name, outcome });
@@ -221,7 +217,7 @@ export class DockerBackend implements RunnerBackend {
     log.info("Started {kind} runner {name} for {what} in container {container}{cache}", {
       kind,
       name,
-      what: action.repo ?? `the warm pool of ${scope}`,
+      what: startTarget(action),
       container: containerId.slice(0, 12),
       cache: cache ? `, cache slot ${cache.slot} (${cache.hit ? "there before" : "new"})` : "",
     });
@@ -252,49 +248,5 @@ export class DockerBackend implements RunnerBackend {
       });
       return null;
     }
-  }
-
-  /**
-   * A just-in-time registration (the runner takes its config from `ACTIONS_RUNNER_INPUT_JITCONFIG`),
-   * or where GitHub has none, a registration token for `config.sh --ephemeral --unattended`, which
-   * registers the runner itself when the container starts. Either way the launcher
-   * (`launcher.ts`) receives them after the start, never through the container's configuration.
-   */
-  async #register(
-    scope: string,
-    name: string,
-    labels: string[],
-  ): Promise<{ id: number | null; env: Record<string, string>; command: string[] }> {
-    if (this.#jit) {
-      try {
-        const { id, jitConfig } = await registerJitRunner(this.github, scope, {
-          name,
-          labels,
-          runnerGroupId: this.settings.runnerGroupId,
-        });
-        return {
-          id,
-          env: { [JIT_ENV]: jitConfig },
-          command: launcherCommand("jit", this.settings.profile === "docker"),
-        };
-      } catch (error) {
-        if (!(error instanceof JitUnavailable)) throw error;
-        log.warn("{message}; registering runners with config.sh and a registration token", {
-          message: error.message,
-        });
-        this.#jit = false;
-      }
-    }
-    const token = await registrationToken(this.github, scope);
-    return {
-      id: null,
-      env: {
-        ACTIONS_RUNNER_INPUT_URL: `${this.settings.serverUrl}/${scope}`,
-        ACTIONS_RUNNER_INPUT_TOKEN: token,
-        ACTIONS_RUNNER_INPUT_NAME: name,
-        ACTIONS_RUNNER_INPUT_LABELS: labels.join(","),
-      },
-      command: launcherCommand("config", this.settings.profile === "docker"),
-    };
   }
 }

@@ -52,6 +52,8 @@ export interface SimJob {
   completedAt: string | null;
   runnerId: number | null;
   runnerName: string | null;
+  /** The runner scale set GitHub assigned the job to; only its runners may take it. */
+  scaleSetId?: number;
 }
 
 /** A self-hosted runner registered to a repository or an organization. */
@@ -64,6 +66,8 @@ export interface SimRunner {
   status: "online" | "offline";
   busy: boolean;
   ephemeral: boolean;
+  /** The scale set it belongs to: it takes only the jobs assigned to that scale set. */
+  scaleSetId?: number;
 }
 
 /** A release of a repository, with its assets' bytes. */

@@ -10,6 +10,7 @@ import {
   type SimRepo,
 } from "./objects.ts";
 import { SimWorld } from "./world.ts";
+import { ScaleSetService, type ScaleSetServiceOptions } from "./scale_sets.ts";
 
 /** One request the simulator answered. */
 export interface RequestRecord {
@@ -65,6 +66,8 @@ export interface SimulatorOptions {
   toolBytes?: number;
   /** The `x-oauth-scopes` header of a classic token's answers (`repo, workflow`). */
   scopes?: string;
+  /** How the runner scale set service behaves (long polls, sessions, the acquire flavour). */
+  scaleSets?: ScaleSetServiceOptions;
   /** Added to every REST answer, to measure a cycle as over a network. */
   latencyMs?: number;
   world?: SimWorld;
@@ -99,6 +102,8 @@ export class GitHubSimulator {
   readonly toolCache = new Map<number, string>();
   /** While true, runners that ask for work get none (a job cancelled as its runner starts). */
   holdRunners = false;
+  /** The Actions service's runner scale sets, beside the REST API. */
+  readonly scaleSets: ScaleSetService;
   /** Downloads of these assets fail: `short` sends half the file, `abort` breaks off mid-way. */
   readonly downloadFaults = new Map<string, "short" | "abort">();
   readonly #tokens: Map<string, number | null>;
@@ -118,6 +123,23 @@ export class GitHubSimulator {
     this.world = options.world ?? new SimWorld();
     this.#tokens = new Map((options.tokens ?? []).map((t) => [t, null]));
     this.#remaining = options.rateLimit ?? 5000;
+    this.scaleSets = new ScaleSetService(
+      this.world,
+      {
+        registrationScope: (token) => this.#registrationTokens.get(token),
+        addRunner: (scope, name, labels, scaleSetId) => {
+          if (this.world.runners.some((r) => r.name === name && r.scope === scope)) return null;
+          return this.#newJitRunner(scope, name, labels, scaleSetId);
+        },
+        removeRunner: (runner) => {
+          this.world.removeRunner(runner.id);
+          this.#runnerSecrets.delete(runner.id);
+        },
+        url: () => this.url,
+      },
+      options.scaleSets ?? {},
+      this.#stopping.signal,
+    );
     // Paths are written as in GitHub's OpenAPI description, so the contract test can look them up.
     const route = (method: string, template: string, handler: Handler) =>
       [
@@ -438,6 +460,9 @@ export class GitHubSimulator {
         return record(await this.#runnerProtocol(request, Number(runner[1]), runner[2]), false);
       }
     }
+    // The Actions service is not the REST API: no rate limit, tokens of its own.
+    const service = await this.scaleSets.handle(request, url);
+    if (service) return record(service, false);
     if (this.#options.latencyMs) {
       await new Promise((resolve) => setTimeout(resolve, this.#options.latencyMs));
     }
@@ -581,12 +606,19 @@ export class GitHubSimulator {
         documentation_url: DOCS,
       });
     }
-    const runner = this.world.addRunner(scope, { name: body.name, labels: labels as string[] });
+    const { runner, config } = this.#newJitRunner(scope, body.name, labels as string[]);
+    return json(201, { runner: runnerJson(runner), encoded_jit_config: config });
+  }
+
+  /** Registers an offline runner and makes the JIT config it starts with. */
+  #newJitRunner(scope: string, name: string, labels: string[], scaleSetId?: number) {
+    const runner = this.world.addRunner(scope, { name, labels });
+    if (scaleSetId !== undefined) runner.scaleSetId = scaleSetId;
     const secret = crypto.randomUUID();
     this.#runnerSecrets.set(runner.id, secret);
     const config = btoa(`url=${this.url}\n${this.#runnerSettings(runner.id, secret)}`);
     this.jitConfigs.push(config);
-    return json(201, { runner: runnerJson(runner), encoded_jit_config: config });
+    return { runner, config };
   }
 
   /** A registration token (valid one hour) for `config.sh`, the way in without JIT. */

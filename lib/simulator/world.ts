@@ -165,11 +165,17 @@ export class SimWorld {
     return true;
   }
 
-  /** Whether `runner` may take `job`: same repository or its organization, and every label. */
+  /**
+   * Whether `runner` may take `job`: same repository or its organization, and every label; a
+   * job assigned to a scale set, only that scale set's runners.
+   */
   fits(runner: SimRunner, job: SimJob): boolean {
     const repo = job.run.repo;
     const scope = runner.scope.toLowerCase();
     const wanted = (job.labels ?? []).map((l) => l.toLowerCase());
+    if (runner.scaleSetId !== undefined || job.scaleSetId !== undefined) {
+      return runner.scaleSetId === job.scaleSetId;
+    }
     return job.labels !== null &&
       (scope === `${repo.owner.login}/${repo.name}`.toLowerCase() ||
         scope === repo.owner.login.toLowerCase()) &&

@@ -11,12 +11,14 @@ const SYSTEM_STATE_DIRECTORY = "/var/lib/github-autoscaler";
  * as the same user: systemd's `STATE_DIRECTORY` (the system unit's `StateDirectory=`, which is
  * `/var/lib/github-autoscaler`), else `$XDG_STATE_HOME/github-autoscaler`, else for root
  * `/var/lib/github-autoscaler`, else `~/.local/state/github-autoscaler` (the user unit may write
- * it), else `/var/lib/github-autoscaler`.
+ * it), else `/var/lib/github-autoscaler`; `explicit` (`--state-dir`) before all of them.
  */
 export function stateDirectory(
   env: (name: string) => string | undefined,
   uid: number | null,
+  explicit: string | null = null,
 ): string {
+  if (explicit !== null) return explicit;
   const systemd = env("STATE_DIRECTORY")?.split(":")[0];
   if (systemd) return systemd;
   const xdg = env("XDG_STATE_HOME");
