@@ -92,3 +92,123 @@ engineTest(
   },
   { jobSeconds: 1, scaleSets: FAST },
 );
+
+engineTest(
+  "scale sets: a host killed mid-way loses its unstarted jobs to the other, which serves them",
+  async (sim, prefix) => {
+    sim.world.addRepo("acme/app", { org: true });
+    const states = [await hostState("aaaa0003"), await hostState("bbbb0004")];
+    // Host A registers runners but cannot start their containers: its jobs wait on it.
+    const faulty = await makeFaultyDocker();
+    await faulty.inject("run", "fail", 1000);
+    const a = await scaleSetDaemon(sim, prefix, states[0]!, [], {}, faulty.bin);
+    let b: Daemon | null = null;
+    try {
+      await a.waitFor(/Listening for the jobs of scale set/);
+      const jobs = queue(sim, 5);
+      const setA = scaleSetOf(sim, "aaaa0003")!;
+      await waitFor(
+        "3 jobs assigned to host A",
+        () => jobs.filter((j) => j.scaleSetId === setA.id).length === 3,
+      );
+      await a.waitFor(/Could not start runners for scale set/);
+      assert.equal(await a.stop("SIGKILL"), 137);
+      b = await scaleSetDaemon(sim, prefix, states[1]!);
+      await waitFor("every job served", () => jobs.every((j) => j.status === "completed"), 60);
+      const setB = scaleSetOf(sim, "bbbb0004")!;
+      // A's three went back to the queue when its session went quiet, and B took them.
+      const movedFromA = jobs.filter((j) =>
+        sim.scaleSets.assignments.some((x) => x.jobId === j.id && x.scaleSetId === setA.id)
+      );
+      assert.equal(movedFromA.length, 3);
+      assert.ok(jobs.every((j) => j.scaleSetId === setB.id && j.runnerName?.includes("bbbb0004")));
+      assert.equal(new Set(jobs.map((j) => j.runnerName)).size, 5);
+    } finally {
+      if (b) assert.equal(await b.stop(), 0, b.stderr);
+      await faulty.remove();
+      for (const dir of states) await Deno.remove(dir, { recursive: true });
+    }
+  },
+  { jobSeconds: 1, scaleSets: FAST },
+);
+
+engineTest(
+  "scale sets: deleted by GitHub, the scale set is made again and its jobs served; a restart " +
+    "after a crash closes its own stale session; a second daemon with this identity stops " +
+    "with a clear error",
+  async (sim, prefix) => {
+    sim.world.addRepo("acme/app", { org: true });
+    const state = await hostState("cccc0005");
+    let daemon = await scaleSetDaemon(sim, prefix, state);
+    try {
+      await daemon.waitFor(/Listening for the jobs of scale set \S+ \(id (\d+)\)/);
+      const first = scaleSetOf(sim, "cccc0005")!;
+      sim.scaleSets.deleteScaleSet(first.id);
+      await daemon.waitFor(/The session of scale set \S+ is gone .*; opening a new one/);
+      await daemon.waitFor(/Created runner scale set \S+ \(id (?!1\b)\d+\)/);
+      const [job] = queue(sim, 1);
+      await waitFor("the job served", () => job!.status === "completed");
+      assert.notEqual(job!.scaleSetId, first.id);
+      // Killed: its session stays open on GitHub's side for a while.
+      assert.equal(await daemon.stop("SIGKILL"), 137);
+      daemon = await scaleSetDaemon(sim, prefix, state);
+      await daemon.waitFor(
+        /Closing session \S+ of scale set \S+, left open by this host's last run/,
+      );
+      await daemon.waitFor(/Listening for the jobs of scale set/);
+      // The same identity from another state directory (a cloned machine): refused at once.
+      const clone = await hostState("cccc0005");
+      try {
+        const second = await scaleSetDaemon(sim, prefix, clone);
+        assert.equal(await second.exited(), 2, second.stderr);
+        assert.match(
+          second.stderr,
+          /Runner scale set \S+cccc0005-cpu \(id \d+\) already has a listener: another autoscaler with this host's identity runs/,
+        );
+        assert.equal(second.stderr.match(/already has a listener/g)?.length, 1);
+      } finally {
+        await Deno.remove(clone, { recursive: true });
+      }
+      const [next] = queue(sim, 1);
+      await waitFor("the next job served by the first daemon", () => next!.status === "completed");
+    } finally {
+      assert.equal(await daemon.stop(), 0, daemon.stderr);
+      await Deno.remove(state, { recursive: true });
+    }
+    assert.equal(sim.scaleSets.scaleSets.length, 1);
+  },
+  { jobSeconds: 0, scaleSets: { ...FAST, sessionTimeoutSeconds: 60 } },
+);
+
+engineTest(
+  "scale sets: GitHub Enterprise Server's flavour, with jobs acquired; expired tokens and a " +
+    "dropped long poll are got over",
+  async (sim, prefix) => {
+    sim.world.addRepo("acme/app", { org: true });
+    const state = await hostState("dddd0006");
+    const daemon = await scaleSetDaemon(sim, prefix, state);
+    try {
+      await daemon.waitFor(/Listening for the jobs of scale set/);
+      const jobs = queue(sim, 2);
+      await waitFor("2 jobs served", () => jobs.every((j) => j.status === "completed"));
+      assert.ok(sim.requests(/acquirejobs$/).length > 0);
+      sim.scaleSets.expireTokens();
+      sim.faults.push({
+        path: /\/queue\//,
+        status: 200,
+        body: '{"messageId":',
+        mode: "reset",
+        times: 1,
+      });
+      const [after] = queue(sim, 1);
+      await waitFor("the job after the faults served", () => after!.status === "completed");
+      assert.match(daemon.stderr, /The queue token of scale set \S+ expired; renewing it/);
+      assert.match(daemon.stderr, /The listener of scale set \S+ failed: .*; trying again in 1 s/);
+      assert.equal(sim.jitConfigs.length, 3);
+    } finally {
+      assert.equal(await daemon.stop(), 0, daemon.stderr);
+      await Deno.remove(state, { recursive: true });
+    }
+  },
+  { jobSeconds: 0, scaleSets: { ...FAST, acquire: true } },
+);

@@ -143,6 +143,13 @@ export class Daemon {
     return match!;
   }
 
+  /** Waits for the daemon to end by itself; returns its exit code once the output is read. */
+  async exited(): Promise<number> {
+    const status = await this.#child.status;
+    await this.#done;
+    return status.code;
+  }
+
   /** Sends `signal` (SIGTERM by default) and returns the exit code once the output is read. */
   async stop(signal: Deno.Signal = "SIGTERM"): Promise<number> {
     this.#child.kill(signal);
