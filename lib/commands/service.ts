@@ -10,7 +10,16 @@ import {
   servicePaths,
   uninstallUnit,
 } from "../service/install.ts";
-import { renderEnvFile, renderUnit, type ServiceScope, UNIT_NAME } from "../service/unit.ts";
+import {
+  parseEnvFile,
+  renderEnvFile,
+  renderUnit,
+  type ServiceScope,
+  UNIT_NAME,
+} from "../service/unit.ts";
+import { ScaleSetRecord } from "../daemon/scale_set_record.ts";
+import { DEFAULT_API_TIMEOUT_MS } from "../github/client.ts";
+import { removeScaleSets } from "./scale_set_removal.ts";
 import { toolResult } from "../system/command.ts";
 import { hostId, stateDirectory } from "../system/host_id.ts";
 import { takeRunLock } from "../system/run_lock.ts";
@@ -188,10 +197,13 @@ async function lingerHint(deps: Deps): Promise<string> {
 export const uninstallServiceCommand: Command = {
   name: "uninstall-service",
   summary: "Stop, disable and remove the systemd service and its environment file",
-  help: `Usage: autoscaler uninstall-service [--user | --system] [--force] [--purge] [--destdir DIR]
+  help: `Usage: autoscaler uninstall-service [--user | --system] [--force] [--purge]
+                                    [--state-dir DIR] [--destdir DIR]
 
 Runs systemctl disable --now, removes ${UNIT_NAME} and its environment file, and reloads
-systemd. A unit not written by this program is only removed with --force. The runners' caches
+systemd. A unit not written by this program is only removed with --force. The runner scale sets
+the service made (run --mode scaleset; the state directory names them) are deleted from GitHub,
+with the service's token (else GH_TOKEN, GITHUB_TOKEN or \`gh auth token\`). The runners' caches
 (Docker volumes) stay, for a later install, unless --purge: it removes every cache this host
 made (this host's identity is in the state directory of the user who runs this, as for the
 service), on the Docker engine of DOCKER_HOST, even with --destdir.
@@ -200,6 +212,7 @@ Options:
 ${SCOPE_HELP}
   --force                   Remove a unit of that name not written by this program
   --purge                   Also remove every runner cache this host made (see "autoscaler cache")
+  --state-dir DIR           The service's --state-dir, if it was given one
   --destdir DIR             Remove below DIR and do not call systemctl`,
   options: {
     ...SCOPE_OPTIONS,
@@ -212,6 +225,17 @@ ${SCOPE_HELP}
     const scope = scopeOf(values);
     const destdir = typeof values.destdir === "string" ? values.destdir : "";
     const paths = servicePaths(scope, deps.env, destdir);
+    const stateDir = stateDirectory(
+      deps.env,
+      deps.uid,
+      typeof values["state-dir"] === "string" ? values["state-dir"] : null,
+    );
+    const record = new ScaleSetRecord(stateDir);
+    const scaleSets = await record.read();
+    // The service's token, read before its file goes.
+    const token = scaleSets && Object.keys(scaleSets.scaleSets).length > 0
+      ? await serviceToken(paths.envFile, deps).catch((error: Error) => error)
+      : null;
     const removed = destdir
       ? await removeBelow(paths, values.force === true)
       : await uninstallUnit(deps.run, scope, paths, values.force === true);
@@ -220,14 +244,21 @@ ${SCOPE_HELP}
         ? `Removed ${paths.unit} and ${paths.envFile}\n`
         : `No ${UNIT_NAME} at ${paths.unit}\n`,
     );
-    if (values.purge !== true) return 0;
-    const stateDir = stateDirectory(
-      deps.env,
-      deps.uid,
-      typeof values["state-dir"] === "string" ? values["state-dir"] : null,
-    );
-    // Nothing may start a runner while its cache goes: a daemon still running is refused.
+    if (token === null && values.purge !== true) return 0;
+    // Nothing may start a runner (or make a scale set again) while its cache or scale set goes:
+    // a daemon still running is refused.
     using _lock = await takeRunLock(stateDir);
+    let ok = true;
+    if (token instanceof Error) {
+      deps.print(`${token.message}\n`);
+      ok = false;
+    } else if (token !== null && scaleSets) {
+      const removal = await removeScaleSets(scaleSets, token, DEFAULT_API_TIMEOUT_MS);
+      deps.print(removal.lines.map((line) => `${line}\n`).join(""));
+      if (removal.ok) await record.remove();
+      ok = removal.ok;
+    }
+    if (values.purge !== true) return ok ? 0 : 1;
     const purged = await purgeHostCaches(
       deps.run,
       await hostId(stateDir),
@@ -239,9 +270,28 @@ ${SCOPE_HELP}
         purged.removed.length === 1 ? "" : "s"
       }\n` + purged.left.map((reason) => `${reason}\n`).join(""),
     );
-    return purged.left.length === 0 ? 0 : 1;
+    return purged.left.length === 0 && ok ? 0 : 1;
   },
 };
+
+/**
+ * The token that deletes the scale sets: the service's own (its environment file), else one
+ * found as `run` finds it.
+ */
+async function serviceToken(envFile: string, deps: Deps): Promise<string> {
+  const text = await Deno.readTextFile(envFile).catch(() => "");
+  const saved = parseEnvFile(text).GH_TOKEN;
+  if (saved) return saved;
+  try {
+    return (await findToken(deps.env, deps.run)).token;
+  } catch (error) {
+    throw new Error(
+      `This host's runner scale sets were not deleted: ${(error as Error).message}; give a ` +
+        "token in GH_TOKEN and run uninstall-service again",
+      { cause: error },
+    );
+  }
+}
 
 async function removeBelow(paths: { unit: string; envFile: string }, force: boolean) {
   if ((await checkOwnership(paths.unit, force)) === null) return false;

@@ -70,3 +70,14 @@ export function renderEnvFile(vars: Record<string, string>): string {
     return `${key}=${plain ? value : `"${value.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`}`;
   }).join("\n") + "\n";
 }
+
+/** The variables of an environment file `renderEnvFile` wrote (its quoting undone). */
+export function parseEnvFile(text: string): Record<string, string> {
+  const vars: Record<string, string> = {};
+  for (const line of text.split("\n")) {
+    const match = line.match(/^(\w+)=(?:"((?:[^"\\]|\\.)*)"|(.*))$/);
+    if (!match?.[1]) continue;
+    vars[match[1]] = match[2] === undefined ? match[3] ?? "" : match[2].replace(/\\(.)/g, "$1");
+  }
+  return vars;
+}

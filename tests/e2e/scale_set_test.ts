@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { containersOf, Daemon, engineTest, waitFor } from "../helpers/engine_runs.ts";
 import { makeFaultyDocker } from "../helpers/faulty_docker.ts";
+import { runCli } from "../helpers/cli.ts";
+import { TOKEN } from "../helpers/sim.ts";
 import type { GitHubSimulator } from "../../lib/simulator/server.ts";
 import type { SimJob } from "../../lib/simulator/objects.ts";
 
@@ -211,4 +213,48 @@ engineTest(
     }
   },
   { jobSeconds: 0, scaleSets: { ...FAST, acquire: true } },
+);
+
+engineTest(
+  "scale sets: a restart keeps the scale set; uninstall-service deletes it, never beside a " +
+    "running daemon",
+  async (sim, prefix) => {
+    sim.world.addRepo("acme/app", { org: true });
+    const state = await hostState("eeee0007");
+    const destdir = await Deno.makeTempDir({ prefix: "autoscaler-destdir-" });
+    const uninstall = () =>
+      runCli(["uninstall-service", "--destdir", destdir, "--state-dir", state], {
+        env: { GH_TOKEN: TOKEN },
+      });
+    try {
+      for (let run = 0; run < 2; run++) {
+        const daemon = await scaleSetDaemon(sim, prefix, state);
+        await daemon.waitFor(/Listening for the jobs of scale set/);
+        if (run === 1) {
+          const beside = await uninstall();
+          assert.equal(beside.code, 1, beside.stdout);
+          assert.match(beside.stderr, /Another autoscaler daemon \(PID \d+\) already runs/);
+        }
+        assert.equal(await daemon.stop(), 0, daemon.stderr);
+        assert.equal(sim.scaleSets.scaleSets.length, 1, "the stop deleted the scale set");
+      }
+      const { id, name } = sim.scaleSets.scaleSets[0]!;
+      const removed = await uninstall();
+      assert.equal(removed.code, 0, removed.stderr);
+      assert.match(
+        removed.stdout,
+        new RegExp(`^Deleted runner scale set ${name} \\(id ${id}\\) of acme$`, "m"),
+      );
+      assert.equal(sim.scaleSets.scaleSets.length, 0);
+      await assert.rejects(Deno.stat(join(state, "scale-sets.json")), Deno.errors.NotFound);
+      // Nothing left to delete: nothing asked of GitHub.
+      const before = sim.log.length;
+      assert.equal((await uninstall()).code, 0);
+      assert.equal(sim.log.length, before);
+    } finally {
+      await Deno.remove(state, { recursive: true });
+      await Deno.remove(destdir, { recursive: true });
+    }
+  },
+  { scaleSets: FAST },
 );

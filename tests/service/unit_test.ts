@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { UsageError } from "../../lib/core/errors.ts";
-import { quoteExecArg, renderEnvFile, renderUnit, UNIT_MARKER } from "../../lib/service/unit.ts";
+import {
+  parseEnvFile,
+  quoteExecArg,
+  renderEnvFile,
+  renderUnit,
+  UNIT_MARKER,
+} from "../../lib/service/unit.ts";
 
 const template = (scope: "user" | "system") =>
   Deno.readTextFile(new URL(`../../systemd/github-autoscaler.${scope}.service`, import.meta.url));
@@ -75,4 +81,10 @@ Deno.test("renderEnvFile quotes values that need it and refuses newlines", () =>
     'GH_TOKEN=ghp_abc123\nGH_HOST=ghe.corp\nX="a b\\"c"\n',
   );
   assert.throws(() => renderEnvFile({ GH_TOKEN: "a\nb" }), UsageError);
+});
+
+Deno.test("parseEnvFile reads back what renderEnvFile wrote", () => {
+  const vars = { GH_TOKEN: "ghp_abc123", GH_HOST: "ghe.corp", X: 'a b"c\\d', E: "" };
+  assert.deepEqual(parseEnvFile(renderEnvFile(vars)), vars);
+  assert.deepEqual(parseEnvFile("# a comment\nnot a line\n"), {});
 });
