@@ -19,6 +19,7 @@ import { ensureTestImage } from "../tests/helpers/runner_image.ts";
 import { BOOT_SECONDS, latencies, POLL_SECONDS } from "./latency.ts";
 import { profileStartTimes } from "./profile_start.ts";
 import { cacheDownloads, TOOL_BYTES } from "./caches.ts";
+import { pollIdleHour, scaleSetIdleHour } from "./idle_hour.ts";
 
 const TOKEN = "ghp_" + "B".repeat(36);
 const LABELS = ["self-hosted", "linux", "x64", "cpu-only"];
@@ -224,8 +225,12 @@ const figure = (s: number[]) =>
     : `median ${quantile(s, 0.5).toFixed(2)} s, p95 ${quantile(s, 0.95).toFixed(2)} s`;
 const JOBS = 15;
 const boot = `runner boot ${BOOT_SECONDS} s`;
-for (const mode of ["webhook", "poll"] as const) {
-  const interval = mode === "poll" ? ` (--interval ${POLL_SECONDS}, jobs at random moments)` : "";
+for (const mode of ["webhook", "poll", "scaleset"] as const) {
+  const interval = mode === "poll"
+    ? ` (--interval ${POLL_SECONDS}, jobs at random moments)`
+    : mode === "scaleset"
+    ? " (--mode scaleset, each job pushed during a 50 s long poll)"
+    : "";
   const cold = [
     `job queued → ${engine ? "container running" : "start decision (no engine: dry run)"}, ` +
     `${mode}${interval}, cold, ${JOBS} jobs`,
@@ -235,6 +240,10 @@ for (const mode of ["webhook", "poll"] as const) {
     `job queued → job started, ${mode}${interval}, warm pool (--min-idle 1), ${boot}, ` +
     `${JOBS} jobs`,
   ];
+  if (mode === "scaleset" && !engine) {
+    for (const row of cold) record(row, "not measured: no Docker engine", "");
+    continue;
+  }
   const measured = await part(
     engine ? cold : cold.slice(0, 1),
     120,
@@ -244,7 +253,7 @@ for (const mode of ["webhook", "poll"] as const) {
     record(
       cold[0]!,
       figure(measured.running),
-      mode === "webhook" ? "median ≤ 1 s" : `≤ ${POLL_SECONDS} s + 1 s`,
+      mode === "poll" ? `≤ ${POLL_SECONDS} s + 1 s` : "median ≤ 1 s",
     );
     if (engine) {
       record(
@@ -258,6 +267,8 @@ for (const mode of ["webhook", "poll"] as const) {
     for (const row of [cold[1]!, warm[0]!]) record(row, "not measured: no Docker engine", "");
     continue;
   }
+  // A scale set starts a runner per job GitHub assigns it: no warm pool.
+  if (mode === "scaleset") continue;
   const pooled = await part(
     warm,
     120,
@@ -300,6 +311,21 @@ if (idle !== null) record(idleRow, String(idle), "0");
 const plainRow = "same, conditional requests off";
 const plain = await part([plainRow], 60, () => idleRequests(false));
 if (plain !== null) record(plainRow, String(plain), "(for comparison)");
+const hourRows = [
+  "REST requests in an idle hour, 3 repos, poll or webhook (polling stays on), --interval 60: " +
+  "all / counted against the rate limit",
+  "same, --mode scaleset (10 s idle, scaled to an hour): REST all / counted; long polls at " +
+  "GitHub's 50 s hold",
+];
+const pollHour = await part([hourRows[0]!], 60, (signal) => pollIdleHour(signal));
+if (pollHour) record(hourRows[0]!, `${pollHour.rest} / ${pollHour.counted}`, "(for comparison)");
+if (!engine) record(hourRows[1]!, "not measured: no Docker engine", "");
+else {
+  const setHour = await part([hourRows[1]!], 60, (signal) => scaleSetIdleHour(10, signal));
+  if (setHour) {
+    record(hourRows[1]!, `${setHour.rest} / ${setHour.counted}; ${setHour.polls} polls`, "REST 0");
+  }
+}
 const cycleRow = "one cycle over 100 repos, 5 ms latency per request (median of 5)";
 const cycle = await part([cycleRow], 60, () => cycleWallTime());
 if (cycle !== null) record(cycleRow, `${cycle.toFixed(0)} ms`, "about its slowest few requests");

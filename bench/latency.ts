@@ -24,7 +24,8 @@ const SECRET = "bench-secret";
 
 /** One way of running the daemon for the measurement. */
 export interface LatencySetup {
-  mode: "webhook" | "poll";
+  /** scaleset: the daemon's own scale set, jobs pushed over its long poll (needs the engine). */
+  mode: "webhook" | "poll" | "scaleset";
   /** Keep one idle runner ready (`--min-idle 1`); needs the engine. */
   warm: boolean;
   /** Start real containers; without, a dry run and only the start decision is timed. */
@@ -47,6 +48,8 @@ export async function latencies(setup: LatencySetup, signal: AbortSignal): Promi
     world: new SimWorld(),
     jobSeconds: 0,
     runnerBootSeconds: BOOT_SECONDS,
+    // GitHub's own hold: a job comes in the middle of a long poll, as it would.
+    scaleSets: { longPollSeconds: 50 },
   });
   await sim.start();
   sim.world.addRepo("org/app", { org: true });
@@ -62,6 +65,7 @@ export async function latencies(setup: LatencySetup, signal: AbortSignal): Promi
     "--interval",
     setup.mode === "poll" ? String(POLL_SECONDS) : "3600",
     ...(setup.engine ? ["--image", TEST_IMAGE, "--network", "host"] : ["--dry-run"]),
+    ...(setup.mode === "scaleset" ? ["--mode", "scaleset", "--owner", "org", "--no-cache"] : []),
     ...(setup.warm ? ["--min-idle", "1", "--runner-scope", "org"] : []),
     ...(setup.mode === "webhook"
       ? ["--webhook-listen", "127.0.0.1:0", "--webhook-secret-file", `${dir}/secret`]
@@ -82,7 +86,10 @@ export async function latencies(setup: LatencySetup, signal: AbortSignal): Promi
   };
   const result: Latencies = { running: [], started: [] };
   try {
-    await until("first cycle", () => log.includes("Found 1 repos"));
+    await until(
+      "first cycle",
+      () => log.includes(setup.mode === "scaleset" ? "Listening for the jobs" : "Found 1 repos"),
+    );
     const port = log.match(/Receiving webhooks on 127\.0\.0\.1:(\d+)/)?.[1];
     const readyRunners = () => ours(sim, prefix).filter((r) => r.status === "online" && !r.busy);
     for (let i = 0; i < setup.jobs; i++) {
@@ -96,6 +103,7 @@ export async function latencies(setup: LatencySetup, signal: AbortSignal): Promi
         jobs: [{ name: `j${i}`, labels: ["self-hosted"] }],
       });
       const job = jobs[0]!;
+      const before = new Set(setup.mode === "scaleset" ? await running(prefix) : []);
       const queued = performance.now();
       if (port) await webhook(port, job.id, "queued");
       const decisions = (log.match(/would start/g) ?? []).length;
@@ -103,7 +111,10 @@ export async function latencies(setup: LatencySetup, signal: AbortSignal): Promi
         await until(
           "a runner for the job",
           async () =>
-            setup.engine
+            setup.mode === "scaleset"
+              // A scale set's runners are for whichever job GitHub hands them: a new one.
+              ? (await running(prefix)).some((id) => !before.has(id))
+              : setup.engine
               ? await docker("ps", "--quiet", "--filter", `label=${LABEL}.for-job=${job.id}`) !== ""
               : (log.match(/would start/g) ?? []).length > decisions,
         );
@@ -131,6 +142,19 @@ export async function latencies(setup: LatencySetup, signal: AbortSignal): Promi
     await Deno.remove(dir, { recursive: true });
   }
   return result;
+}
+
+/** The running containers of runners named with `prefix`. */
+async function running(prefix: string): Promise<string[]> {
+  const ids = await docker(
+    "ps",
+    "--quiet",
+    "--filter",
+    `label=${LABEL}.runner-name`,
+    "--filter",
+    `name=^${prefix}-`,
+  );
+  return ids.split("\n").filter((id) => id !== "");
 }
 
 /** Sends the `workflow_job` webhook GitHub would send for `jobId`. */
