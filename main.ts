@@ -14,7 +14,7 @@ import {
   uninstallServiceCommand,
 } from "./lib/commands/service.ts";
 import { statusCommand } from "./lib/commands/status.ts";
-import { ConfigurationError, UsageError } from "./lib/core/errors.ts";
+import { ConfigurationError, IdentityConflict, UsageError } from "./lib/core/errors.ts";
 import { describeError } from "./lib/github/errors.ts";
 import {
   LOG_FORMATS,
@@ -111,6 +111,10 @@ export async function main(argv: readonly string[], deps: Deps): Promise<number>
     if (error instanceof ConfigurationError) {
       printError(error.message);
       return 2;
+    }
+    if (error instanceof IdentityConflict) {
+      printError(error.message);
+      return 3;
     }
     const parseProblem = describeParseError(error);
     if (parseProblem) return usageFailure(parseProblem, helpHint);

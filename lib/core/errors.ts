@@ -20,3 +20,15 @@ export class ConfigurationError extends Error {
     this.name = "ConfigurationError";
   }
 }
+
+/**
+ * Another daemon runs with this host's identity, on another machine (a cloned state
+ * directory): a restart cannot mend that. `main.ts` prints the message and exits with code 3,
+ * which the service units do not restart on.
+ */
+export class IdentityConflict extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "IdentityConflict";
+  }
+}

@@ -1,5 +1,5 @@
 import { getLogger } from "@logtape/logtape";
-import { ConfigurationError } from "../core/errors.ts";
+import { IdentityConflict } from "../core/errors.ts";
 import type { ScaleSetSpec } from "../core/scale_set.ts";
 import { abortableSleep } from "../github/budget.ts";
 import { describeError } from "../github/errors.ts";
@@ -76,7 +76,7 @@ export class ScaleSetListener {
           backoff = 1000;
         } catch (error) {
           if (this.deps.signal.aborted) break;
-          if (error instanceof ConfigurationError) throw error;
+          if (error instanceof IdentityConflict) throw error;
           let failure = error;
           if (await this.#recover(error).catch((e) => (failure = e, false))) continue;
           log.warn("The listener of scale set {name} failed: {error}; trying again in {s} s", {
@@ -196,7 +196,7 @@ export class ScaleSetListener {
           if (!isServiceStatus(again, 409)) throw again;
         }
       }
-      throw new ConfigurationError(
+      throw new IdentityConflict(
         `Runner scale set ${set.name} (id ${set.id}) already has a listener: another autoscaler ` +
           `with this host's identity runs (a copy of this state directory, ` +
           `${this.deps.record.stateDir}, on another machine?). Give each daemon a state ` +

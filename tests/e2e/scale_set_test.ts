@@ -162,7 +162,7 @@ engineTest(
       const clone = await hostState("cccc0005");
       try {
         const second = await scaleSetDaemon(sim, prefix, clone);
-        assert.equal(await second.exited(), 2, second.stderr);
+        assert.equal(await second.exited(), 3, second.stderr);
         assert.match(
           second.stderr,
           /Runner scale set \S+cccc0005-cpu \(id \d+\) already has a listener: another autoscaler with this host's identity runs/,
