@@ -314,8 +314,8 @@ if (plain !== null) record(plainRow, String(plain), "(for comparison)");
 const hourRows = [
   "REST requests in an idle hour, 3 repos, poll or webhook (polling stays on), --interval 60: " +
   "all / counted against the rate limit",
-  "same, --mode scaleset (10 s idle, scaled to an hour): REST all / counted; long polls at " +
-  "GitHub's 50 s hold",
+  "same, --mode scaleset: REST all / counted (10 s idle, scaled to an hour); long polls in " +
+  "those 10 s, each held 1 s",
 ];
 const pollHour = await part([hourRows[0]!], 60, (signal) => pollIdleHour(signal));
 if (pollHour) record(hourRows[0]!, `${pollHour.rest} / ${pollHour.counted}`, "(for comparison)");

@@ -16,7 +16,7 @@ const TOKEN = "ghp_" + "I".repeat(36);
 export interface IdleHour {
   rest: number;
   counted: number;
-  /** Long polls of the scale set service (no rate limit), for the scale set. */
+  /** Long polls of the scale set service (no rate limit) in the measured window. */
   polls?: number;
 }
 
@@ -81,8 +81,9 @@ export async function pollIdleHour(signal: AbortSignal): Promise<IdleHour> {
 }
 
 /**
- * The scale set: `seconds` idle with the simulator holding each long poll 1 s; REST requests and
- * polls per hour follow (polls at GitHub's 50 s hold: 72 an hour).
+ * The scale set: `seconds` idle with the simulator holding each long poll 1 s; the REST requests
+ * scaled to an hour, and the long polls in the window (one per hold: at GitHub's 50 s hold, 72
+ * an hour).
  */
 export async function scaleSetIdleHour(seconds: number, signal: AbortSignal): Promise<IdleHour> {
   const sim = new GitHubSimulator({
@@ -116,7 +117,7 @@ export async function scaleSetIdleHour(seconds: number, signal: AbortSignal): Pr
       return {
         rest: Math.round(rest.length * perHour),
         counted: Math.round(rest.filter((r) => r.counted).length * perHour),
-        polls: Math.round(polls * perHour / 50),
+        polls,
       };
     });
   } finally {

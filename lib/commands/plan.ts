@@ -1,3 +1,4 @@
+import { UsageError } from "../core/errors.ts";
 import { type Observation, observe } from "../daemon/cycle.ts";
 import type { HostProfile } from "../core/plan.ts";
 import type { Command } from "./command.ts";
@@ -24,6 +25,12 @@ ${RUN_OPTIONS_HELP}`,
   options: { ...RUN_OPTIONS, json: { type: "boolean" } },
   async run(values, deps) {
     const options = parseRunOptions(values, deps.env);
+    if (options.mode === "scaleset") {
+      throw new UsageError(
+        "plan shows what polling would start; with --mode scaleset GitHub assigns the jobs, " +
+          "so there is nothing to plan",
+      );
+    }
     const { github, settings, backend } = await prepare(options, deps, "observe");
     const observation = await observe(
       { github, backend, now: () => new Date(), signal: deps.signal },

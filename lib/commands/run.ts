@@ -128,7 +128,7 @@ ${RUN_OPTIONS_HELP}`,
     const servers = await startServers(options, waker, metrics);
     if (prepared.scaleSets) {
       try {
-        await listenAsScaleSets(prepared, options, deps, metrics, () => afterPass(true));
+        await listenAsScaleSets(prepared, options, deps, metrics, afterPass, () => stoppedAt);
       } finally {
         for (const server of servers) await server.shutdown();
       }
@@ -176,7 +176,8 @@ async function listenAsScaleSets(
   options: RunOptions,
   deps: Deps,
   metrics: Metrics | undefined,
-  afterPass: () => Promise<boolean>,
+  afterPass: (ok: boolean) => Promise<boolean>,
+  stoppedAt: () => number,
 ): Promise<void> {
   const { settings } = prepared;
   const org = options.selection.owners[0]!;
@@ -186,7 +187,10 @@ async function listenAsScaleSets(
     record: new ScaleSetRecord(prepared.stateDir),
     signal: deps.signal,
     closing: () => {
-      const signal = AbortSignal.timeout(STOP_GRACE_MS - 1000);
+      // What is left of the grace after the stop signal, less a second.
+      const signal = AbortSignal.timeout(
+        Math.max(0, STOP_GRACE_MS - 1000 - (performance.now() - stoppedAt())),
+      );
       return prepared.scaleSets!.through(
         prepared.githubUntil(signal),
         deadlineFetch(options.apiTimeoutMs, signal),

@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import type { ParseArgsOptionsConfig } from "node:util";
 import { UsageError } from "../core/errors.ts";
 import { DEFAULT_API_TIMEOUT_MS } from "../github/client.ts";
@@ -118,7 +119,8 @@ Runners:
 
 Caches (each runner mounts Docker volumes of its repository's own, kept between jobs: the
 tool cache of actions/setup-*, and with --profile docker its engine's images and build cache):
-  --cache-share repo|org    Whose jobs share a cache: each repository alone (default), or all
+  --cache-share repo|org    Whose jobs share a cache: each repository alone (default; org with
+                            --mode scaleset, whose runners take any repository's jobs), or all
                             of an organization's repositories (needed for caches with
                             --runner-scope org, whose runners take any of its repositories' jobs)
   --cache-max-repo SIZE     Trim each repository's caches (each organization's with
@@ -283,7 +285,11 @@ export function parseRunOptions(
   }
   // Checked with --no-cache too: a mistake there is a mistake still.
   const cache: CacheOptions = {
-    share: oneOf("--cache-share", string("cache-share") ?? "repo", ["repo", "org"] as const),
+    share: oneOf(
+      "--cache-share",
+      string("cache-share") ?? (mode === "scaleset" ? "org" : "repo"),
+      ["repo", "org"] as const,
+    ),
     maxRepoBytes: size("--cache-max-repo", string("cache-max-repo") ?? "10g"),
     maxTotalBytes: size("--cache-max-total", string("cache-max-total") ?? "50g"),
     maxAgeDays: integer("--cache-max-age", string("cache-max-age") ?? "7", 1),
@@ -291,7 +297,8 @@ export function parseRunOptions(
   const stateDir = string("state-dir");
   return {
     mode,
-    stateDir: stateDir === undefined ? null : nonEmpty("--state-dir", stateDir),
+    // Absolute: the service runs it from another directory.
+    stateDir: stateDir === undefined ? null : resolve(nonEmpty("--state-dir", stateDir)),
     selection: {
       owners,
       repos,
@@ -347,6 +354,12 @@ export function parseRunOptions(
  * them: options that choose jobs or runners another way are refused, not ignored.
  */
 function checkScaleSetMode(values: OptionValues, owners: string[], repos: string[]): void {
+  if (values["cache-share"] === "repo") {
+    throw new UsageError(
+      "--cache-share repo does not go with --mode scaleset: a scale set's runners take any " +
+        "repository's jobs, so caches are shared by the organization (the default here)",
+    );
+  }
   if (owners.length !== 1 || repos.length > 0) {
     throw new UsageError(
       "--mode scaleset registers runner scale sets in one organization: give it as --owner ORG " +
@@ -360,6 +373,8 @@ function checkScaleSetMode(values: OptionValues, owners: string[], repos: string
     ["min-idle", "a scale set gets a runner for each job GitHub assigns it"],
     ["runner-scope", "scale set runners belong to the organization"],
     ["since-days", "GitHub assigns jobs of every repository the runner group allows"],
+    ["pool-max-age", "a scale set keeps no warm pool"],
+    ["no-arch-filter", "GitHub routes by labels alone; a scale set carries its architecture"],
   ];
   for (const [name, why] of refused) {
     if (values[name] !== undefined) {

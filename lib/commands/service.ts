@@ -11,6 +11,7 @@ import {
   uninstallUnit,
 } from "../service/install.ts";
 import {
+  execStartOption,
   parseEnvFile,
   renderEnvFile,
   renderUnit,
@@ -104,8 +105,9 @@ ${SCOPE_HELP}
     const scope = scopeOf(values);
     if (values.once === true) throw new UsageError("--once makes no sense for a service");
     const runArgs = forwardedRunArgs(input.args, this.options);
-    // The same checks `run` makes, now rather than when the service starts.
-    const options = parseRunOptions(values, deps.env);
+    // The same checks `run` makes, now rather than when the service starts (this command's
+    // --dry-run is its own, not run's).
+    const options = parseRunOptions({ ...values, "dry-run": undefined }, deps.env);
     const destdir = typeof values.destdir === "string" ? values.destdir : "";
     const paths = servicePaths(scope, deps.env, destdir);
     let envText: string | null = null;
@@ -124,7 +126,11 @@ ${SCOPE_HELP}
       await unitTemplate(scope),
       [...selfCommand(), "run", ...runArgs],
       envText === null ? null : installed.envFile,
-      isCompiled() ? [dirname(Deno.execPath())] : [],
+      // The binary's directory (self-update swaps it), and a --state-dir the unit must write.
+      [
+        ...(isCompiled() ? [dirname(Deno.execPath())] : []),
+        ...(options.stateDir ? [options.stateDir] : []),
+      ],
     );
     const ctl = scope === "user" ? "systemctl --user" : "systemctl";
     const dropped = `${paths.envFile}, the token file an earlier install wrote: the unit no ` +
@@ -225,15 +231,18 @@ ${SCOPE_HELP}
     const scope = scopeOf(values);
     const destdir = typeof values.destdir === "string" ? values.destdir : "";
     const paths = servicePaths(scope, deps.env, destdir);
+    // The service's own --state-dir, unless one is given: read before its unit goes.
     const stateDir = stateDirectory(
       deps.env,
       deps.uid,
-      typeof values["state-dir"] === "string" ? values["state-dir"] : null,
+      typeof values["state-dir"] === "string"
+        ? values["state-dir"]
+        : await unitStateDir(paths.unit),
     );
     const record = new ScaleSetRecord(stateDir);
-    const scaleSets = await record.read();
+    const scaleSets = await record.entries();
     // The service's token, read before its file goes.
-    const token = scaleSets && Object.keys(scaleSets.scaleSets).length > 0
+    const token = scaleSets.length > 0
       ? await serviceToken(paths.envFile, deps).catch((error: Error) => error)
       : null;
     const removed = destdir
@@ -252,10 +261,14 @@ ${SCOPE_HELP}
     if (token instanceof Error) {
       deps.print(`${token.message}\n`);
       ok = false;
-    } else if (token !== null && scaleSets) {
-      const removal = await removeScaleSets(scaleSets, token, DEFAULT_API_TIMEOUT_MS);
+    } else if (token !== null) {
+      const removal = await removeScaleSets(record, scaleSets, {
+        token,
+        hostId: await hostId(stateDir),
+        run: deps.run,
+        timeoutMs: DEFAULT_API_TIMEOUT_MS,
+      });
       deps.print(removal.lines.map((line) => `${line}\n`).join(""));
-      if (removal.ok) await record.remove();
       ok = removal.ok;
     }
     if (values.purge !== true) return ok ? 0 : 1;
@@ -273,6 +286,11 @@ ${SCOPE_HELP}
     return purged.left.length === 0 && ok ? 0 : 1;
   },
 };
+
+/** The `--state-dir` the installed unit's `ExecStart` gives `run`, if any. */
+async function unitStateDir(unit: string): Promise<string | null> {
+  return execStartOption(await Deno.readTextFile(unit).catch(() => ""), "state-dir");
+}
 
 /**
  * The token that deletes the scale sets: the service's own (its environment file), else one

@@ -51,9 +51,8 @@ export interface Prepared {
   memoryMiB: number;
   /** The organization's scale set service, with `--mode scaleset`. */
   scaleSets: ScaleSetClient | null;
-  /** This host's state directory and identity. */
+  /** This host's state directory. */
   stateDir: string;
-  hostId: string;
 }
 
 /**
@@ -184,6 +183,7 @@ export async function prepare(
       fetch: deadlineFetch(options.apiTimeoutMs, deps.signal),
       pollFetch: deadlineFetch(Math.max(options.apiTimeoutMs, LONG_POLL_DEADLINE_MS), deps.signal),
       now: () => new Date(),
+      signal: deps.signal,
     })
     : null;
   const registry = scaleSets ? new ScaleSetRegistry(scaleSets) : new RestRegistry(github, {
@@ -225,7 +225,6 @@ export async function prepare(
     memoryMiB,
     scaleSets,
     stateDir,
-    hostId: id,
     settings: {
       selection: { ...options.selection, app: options.app !== null },
       host: profile,

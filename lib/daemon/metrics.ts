@@ -109,10 +109,14 @@ export class Metrics {
     if (remaining !== null) this.#rateLimit.set(remaining);
   }
 
-  /** Records a pass of the scale set listeners (`--mode scaleset`), which also means healthy. */
-  listened(runners: Record<"starting" | "idle" | "busy", number>, now: Date): void {
-    this.lastSuccess = now.getTime();
+  /** The runners by state, as a scale set pass (`--mode scaleset`) counted them. */
+  runnerStates(runners: Record<"starting" | "idle" | "busy", number>): void {
     for (const [state, count] of Object.entries(runners)) this.#runners.set({ state }, count);
+  }
+
+  /** A scale set's long poll was answered (`--mode scaleset`): for `/healthz`, a cycle. */
+  polled(now: Date): void {
+    this.lastSuccess = now.getTime();
   }
 
   /** Records a finished cycle (null: it failed) and how long it took. */

@@ -1,5 +1,6 @@
 import type { GitHub } from "./client.ts";
 import { authErrorFor } from "./errors.ts";
+import { abortableSleep } from "./budget.ts";
 import { VERSION } from "../program/version.ts";
 
 /**
@@ -30,6 +31,24 @@ export class ActionsServiceError extends Error {
 export function isServiceStatus(error: unknown, status: number): error is ActionsServiceError {
   return error instanceof ActionsServiceError && error.status === status;
 }
+
+/**
+ * Whether `error` says the thing asked about is gone: 404, or the service's exception name for
+ * it (`AgentNotFoundException`, `RunnerScaleSetNotFoundException`, ...), whatever the status.
+ */
+export function isGone(error: unknown): boolean {
+  return error instanceof ActionsServiceError &&
+    (error.status === 404 || error.typeName.includes("NotFound"));
+}
+
+/** How many times a request is tried when the service is busy (5xx, 429) or out of reach. */
+const TRIES = 4;
+
+/** The longest wait between two tries, `Retry-After` included. */
+const MAX_RETRY_WAIT_MS = 30_000;
+
+/** A signal that never aborts, for a client without a stop signal. */
+const NEVER = new AbortController().signal;
 
 /** GitHub's counts for one scale set, sent with every message. */
 export interface ScaleSetStatistics {
@@ -91,6 +110,8 @@ export interface ScaleSetClientOptions {
   /** `fetch` for the long poll, whose answer may take the service's ~50 s to begin. */
   pollFetch: typeof fetch;
   now: () => Date;
+  /** Cuts the waits between tries short (SIGTERM). */
+  signal?: AbortSignal;
 }
 
 /** The admin connection `runner-registration` gives. */
@@ -135,7 +156,7 @@ export class ScaleSetClient {
     try {
       return scaleSetOf(await this.#call("GET", `_apis/runtime/runnerscalesets/${id}`));
     } catch (error) {
-      if (isServiceStatus(error, 404)) return null;
+      if (isGone(error)) return null;
       throw error;
     }
   }
@@ -160,7 +181,7 @@ export class ScaleSetClient {
       await this.#call("DELETE", `_apis/runtime/runnerscalesets/${id}`);
       return true;
     } catch (error) {
-      if (isServiceStatus(error, 404)) return false;
+      if (isGone(error)) return false;
       throw error;
     }
   }
@@ -192,7 +213,7 @@ export class ScaleSetClient {
         `_apis/runtime/runnerscalesets/${scaleSetId}/sessions/${sessionId}`,
       );
     } catch (error) {
-      if (!isServiceStatus(error, 404)) throw error;
+      if (!isGone(error)) throw error;
     }
   }
 
@@ -243,7 +264,7 @@ export class ScaleSetClient {
   async deleteMessage(session: ScaleSetSession, messageId: number): Promise<void> {
     const url = new URL(session.messageQueueUrl);
     url.pathname = `${url.pathname.replace(/\/$/, "")}/${messageId}`;
-    const response = await this.options.fetch(url, {
+    const response = await this.#send(url, {
       method: "DELETE",
       headers: {
         "content-type": "application/json",
@@ -296,7 +317,7 @@ export class ScaleSetClient {
       if (error instanceof ActionsServiceError && error.typeName.includes("JobStillRunning")) {
         return "busy";
       }
-      if (isServiceStatus(error, 404)) return "gone";
+      if (isGone(error)) return "gone";
       throw error;
     }
   }
@@ -314,7 +335,10 @@ export class ScaleSetClient {
         url.searchParams.set(name, value);
       }
       url.searchParams.set("api-version", API_VERSION);
-      const response = await this.options.fetch(url, {
+      // A POST that makes something (a scale set, a session, a runner) is not sent twice: the
+      // first may have been made, and the second would meet it.
+      const once = method === "POST" && options.token === undefined;
+      const response = await this.#send(url, {
         method,
         headers: {
           "content-type": "application/json",
@@ -322,13 +346,36 @@ export class ScaleSetClient {
           "user-agent": userAgent(),
         },
         ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
-      });
+      }, once ? 1 : TRIES);
       if (response.status === 401 && attempt === 0 && options.token === undefined) {
         await response.body?.cancel();
         continue;
       }
       const ok = method === "DELETE" ? 204 : 200;
       return await answer(response, method, `/${path}`, ok);
+    }
+  }
+
+  /**
+   * Sends a request, up to `tries` times while the service is busy or failing (429, 5xx but
+   * 501, or `also`) or out of reach, waiting 1 s, 2 s, 4 s (or its `Retry-After`) between.
+   */
+  async #send(
+    url: URL | string,
+    init: RequestInit,
+    tries = TRIES,
+    also: readonly number[] = [],
+  ): Promise<Response> {
+    for (let attempt = 0;; attempt++) {
+      let response: Response | null = null;
+      try {
+        response = await this.options.fetch(url, init);
+        if (attempt + 1 >= tries || !retried(response.status, also)) return response;
+        await response.body?.cancel();
+      } catch (error) {
+        if (attempt + 1 >= tries || this.options.signal?.aborted) throw error;
+      }
+      await abortableSleep(this.options.signal ?? NEVER)(retryWait(attempt, response));
     }
   }
 
@@ -351,15 +398,22 @@ export class ScaleSetClient {
       throw authErrorFor(error) ?? error;
     }
     const url = `${this.options.apiUrl.replace(/\/$/, "")}/actions/runner-registration`;
-    const response = await this.options.fetch(url, {
-      method: "POST",
-      headers: {
-        "content-type": "application/json",
-        authorization: `RemoteAuth ${token}`,
-        "user-agent": userAgent(),
+    // A registration token just made may not be known everywhere yet: 401 and 403 are tried
+    // again too, as actions/scaleset does.
+    const response = await this.#send(
+      url,
+      {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          authorization: `RemoteAuth ${token}`,
+          "user-agent": userAgent(),
+        },
+        body: JSON.stringify({ url: this.options.configUrl, runner_event: "register" }),
       },
-      body: JSON.stringify({ url: this.options.configUrl, runner_event: "register" }),
-    });
+      TRIES,
+      [401, 403],
+    );
     const data = await answer(response, "POST", "/actions/runner-registration", 0) as {
       url?: unknown;
       token?: unknown;
@@ -370,6 +424,18 @@ export class ScaleSetClient {
     this.#admin = { url: data.url, token: data.token, expiresAt: jwtExpiry(data.token) };
     return this.#admin;
   }
+}
+
+/** Whether an answer with this status is worth asking again (busy or failing, not refused). */
+function retried(status: number, also: readonly number[]): boolean {
+  return status === 429 || (status >= 500 && status !== 501) || also.includes(status);
+}
+
+/** The exponential wait before try `attempt` (1, 2, 4 s...), or what `Retry-After` asks. */
+function retryWait(attempt: number, response: Response | null): number {
+  const after = Number(response?.headers.get("retry-after"));
+  const wait = Number.isFinite(after) && after > 0 ? after * 1000 : 1000 * 2 ** attempt;
+  return Math.min(MAX_RETRY_WAIT_MS, wait);
 }
 
 /** The `exp` of a JWT (unverified: the service checks it), in epoch ms. */

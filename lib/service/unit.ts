@@ -44,7 +44,8 @@ export function renderUnit(
   const paths = writable.map((path) => {
     if (/[\s"'\\%$]/.test(path)) {
       throw new UsageError(
-        `Cannot name ${JSON.stringify(path)} in ReadWritePaths=: move the binary`,
+        `Cannot name ${JSON.stringify(path)} in ReadWritePaths=: use a directory whose path ` +
+          "has no spaces, quotes, \\, % or $",
       );
     }
     return `ReadWritePaths=${path}`;
@@ -80,4 +81,15 @@ export function parseEnvFile(text: string): Record<string, string> {
     vars[match[1]] = match[2] === undefined ? match[3] ?? "" : match[2].replace(/\\(.)/g, "$1");
   }
   return vars;
+}
+
+/**
+ * The value of `--<option>=...` in a unit's `ExecStart` as `renderUnit` wrote it (each word
+ * quoted by `quoteExecArg`, whose escapes are undone), or null.
+ */
+export function execStartOption(unitText: string, option: string): string | null {
+  const exec = unitText.split("\n").find((line) => line.startsWith("ExecStart="));
+  const quoted = exec?.match(new RegExp(`"--${option}=((?:[^"\\\\]|\\\\.)*)"`))?.[1];
+  if (quoted === undefined) return null;
+  return quoted.replace(/\\(.)|%%|\$\$/g, (match, escaped) => escaped ?? match[0]);
 }

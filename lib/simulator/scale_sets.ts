@@ -16,6 +16,11 @@ export interface ScaleSetServiceOptions {
   acquire?: boolean;
   /** How long an admin token holds. */
   adminTokenSeconds?: number;
+  /**
+   * A server without several labels per scale set (GitHub Enterprise Server before 3.18, or
+   * before 3.21 without the feature flag): it keeps the first label alone.
+   */
+  oneLabel?: boolean;
 }
 
 /** A runner scale set of the simulated service. */
@@ -122,6 +127,8 @@ export class ScaleSetService {
     if (!root) return null;
     const org = decodeURIComponent(root[1]!);
     const path = root[2]!;
+    const refused = protocolProblem(request, url, path);
+    if (refused) return error(400, "InvalidRequestException", refused);
     this.#sweep();
     const queue = path.match(/^queue\/([^/]+)(?:\/(\d+))?$/);
     if (queue) return await this.#queue(request, url, queue[1]!, queue[2]);
@@ -210,7 +217,8 @@ export class ScaleSetService {
     if (this.scaleSets.some((s) => s.org === org && s.name === spec.name)) {
       return error(409, "RunnerScaleSetExistsException", `${spec.name} exists`);
     }
-    const set = { id: this.#nextId++, org, name: spec.name, runnerGroupId: group, labels };
+    const kept = this.options.oneLabel ? labels.slice(0, 1) : labels;
+    const set = { id: this.#nextId++, org, name: spec.name, runnerGroupId: group, labels: kept };
     this.scaleSets.push(set);
     return json(200, this.#setJson(set));
   }
@@ -362,6 +370,8 @@ export class ScaleSetService {
     for (const [jobId, { scaleSet, at }] of this.#assigned) {
       const job = this.world.jobs.find((j) => j.id === jobId);
       if (!job || job.status === "completed") {
+        // A runner that took the job and finished it between two looks: both are told.
+        if (job && job.runnerId !== null) this.#tell(job, "JobStarted");
         if (job) this.#tell(job, "JobCompleted");
         this.#assigned.delete(jobId);
         continue;
@@ -513,6 +523,31 @@ export class ScaleSetService {
       statistics: this.#statistics(session.scaleSet),
     };
   }
+}
+
+/**
+ * What the client got wrong of the protocol as `actions/scaleset` speaks it, or null: the
+ * service's calls carry `api-version=6.0-preview` (the queue's in its `Accept` header), and
+ * bodies are JSON.
+ */
+function protocolProblem(request: Request, url: URL, path: string): string | null {
+  const queue = path.startsWith("queue/");
+  if (!queue && url.searchParams.get("api-version") !== "6.0-preview") {
+    return "api-version=6.0-preview is missing";
+  }
+  if (
+    queue && request.method === "GET" &&
+    !/api-version=6\.0-preview/.test(request.headers.get("accept") ?? "")
+  ) {
+    return "Accept: application/json; api-version=6.0-preview is missing";
+  }
+  if (
+    ["POST", "PATCH"].includes(request.method) && request.body !== null &&
+    !(request.headers.get("content-type") ?? "").startsWith("application/json")
+  ) {
+    return "Content-Type: application/json is missing";
+  }
+  return null;
 }
 
 /** An unsigned JWT with `exp` (the client reads it, the service checks its own record). */

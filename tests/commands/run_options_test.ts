@@ -49,3 +49,45 @@ Deno.test("run options: caches are on by default, per repository, within 10g, 50
     assert.throws(() => parse({ [flag!]: value! }), new RegExp(`Invalid --${flag} "${value}"`));
   }
 });
+
+Deno.test("run options: --mode scaleset takes one organization, shares caches by it, and refuses what chooses jobs or runners another way", () => {
+  const scaleSet = { mode: "scaleset", owner: ["acme"] };
+  const options = parse(scaleSet);
+  assert.equal(options.mode, "scaleset");
+  assert.equal(options.runnerScope, "org");
+  assert.equal(options.cache?.share, "org");
+  assert.equal(parse({}).mode, "poll");
+  assert.throws(() => parse({ mode: "push" }), /Invalid --mode "push": use poll, scaleset/);
+  const wrongs: Record<string, string[]>[] = [{}, { owner: ["a", "b"] }, {
+    owner: ["a"],
+    repo: ["a/b"],
+  }];
+  for (const wrong of wrongs) {
+    assert.throws(() => parse({ mode: "scaleset", ...wrong }), /give it as --owner ORG/);
+  }
+  const refused: Record<string, string | boolean>[] = [
+    { "dry-run": true },
+    { once: true },
+    { "webhook-listen": "127.0.0.1:0", "webhook-secret-file": "/x" },
+    { "min-idle": "1" },
+    { "runner-scope": "org" },
+    { "since-days": "3" },
+    { "pool-max-age": "600" },
+    { "no-arch-filter": true },
+  ];
+  for (const values of refused) {
+    const name = Object.keys(values)[0]!;
+    assert.throws(
+      () => parse({ ...scaleSet, ...values }),
+      new RegExp(`^UsageError: --${name} does not go with --mode scaleset: `),
+    );
+  }
+  assert.throws(() => parse({ ...scaleSet, "cache-share": "repo" }), /shared by the organization/);
+});
+
+Deno.test("run options: --state-dir is made absolute, for the service that runs elsewhere", () => {
+  assert.equal(parse({}).stateDir, null);
+  assert.equal(parse({ "state-dir": "/srv/host-b" }).stateDir, "/srv/host-b");
+  assert.equal(parse({ "state-dir": "host-b" }).stateDir, `${Deno.cwd()}/host-b`);
+  assert.throws(() => parse({ "state-dir": " " }), /Invalid --state-dir/);
+});

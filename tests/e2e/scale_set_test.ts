@@ -172,7 +172,10 @@ engineTest(
         await Deno.remove(clone, { recursive: true });
       }
       const [next] = queue(sim, 1);
-      await waitFor("the next job served by the first daemon", () => next!.status === "completed");
+      await waitFor("the next job served by the first daemon", () => next!.status === "completed")
+        .catch((error) => {
+          throw new Error(`${error.message}; its log:\n${daemon.stderr}`);
+        });
     } finally {
       assert.equal(await daemon.stop(), 0, daemon.stderr);
       await Deno.remove(state, { recursive: true });
@@ -188,8 +191,9 @@ engineTest(
   async (sim, prefix) => {
     sim.world.addRepo("acme/app", { org: true });
     const state = await hostState("dddd0006");
-    const daemon = await scaleSetDaemon(sim, prefix, state);
+    const daemon = await scaleSetDaemon(sim, prefix, state, ["--metrics-listen", "127.0.0.1:0"]);
     try {
+      const port = (await daemon.waitFor(/Serving metrics on 127\.0\.0\.1:(\d+)/))[1];
       await daemon.waitFor(/Listening for the jobs of scale set/);
       const jobs = queue(sim, 2);
       await waitFor("2 jobs served", () => jobs.every((j) => j.status === "completed"));
@@ -207,6 +211,22 @@ engineTest(
       assert.match(daemon.stderr, /The queue token of scale set \S+ expired; renewing it/);
       assert.match(daemon.stderr, /The listener of scale set \S+ failed: .*; trying again in 1 s/);
       assert.equal(sim.jitConfigs.length, 3);
+      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      assert.match(metrics, /^autoscaler_runner_starts_total 3$/m);
+      for (const type of ["JobAvailable", "JobAssigned", "JobStarted", "JobCompleted"]) {
+        assert.match(
+          metrics,
+          new RegExp(`^autoscaler_scale_set_job_events_total\\{type="${type}"\\} 3$`, "m"),
+        );
+      }
+      assert.match(
+        metrics,
+        /^autoscaler_job_queued_to_runner_started_seconds_count 3$/m,
+        daemon.stderr,
+      );
+      const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+      await health.body?.cancel();
+      assert.equal(health.status, 200);
     } finally {
       assert.equal(await daemon.stop(), 0, daemon.stderr);
       await Deno.remove(state, { recursive: true });

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { UsageError } from "../../lib/core/errors.ts";
 import {
+  execStartOption,
   parseEnvFile,
   quoteExecArg,
   renderEnvFile,
@@ -53,6 +54,17 @@ for (const scope of ["user", "system"] as const) {
     });
   }
 }
+
+Deno.test("execStartOption reads back an option renderUnit quoted", async () => {
+  const dir = '/srv/a "b"/x%y$z\\w';
+  const unit = renderUnit(
+    await template("user"),
+    ["/usr/bin/true", "run", `--state-dir=${dir}`],
+    null,
+  );
+  assert.equal(execStartOption(unit, "state-dir"), dir);
+  assert.equal(execStartOption(unit, "owner"), null);
+});
 
 Deno.test("systemd-analyze verify does complain about a bad value (the check can fail)", async () => {
   const unit = renderUnit(await template("user"), ["/usr/bin/true"], null)
