@@ -44,10 +44,22 @@ abandoned, the current step ends, busy runners keep running their jobs, idle war
 (--min-idle) are retired, and the program exits 0; a step still busy 8 s later is cut short
 (exit 1), and a second signal ends it at once.
 
+With --mode scaleset --owner ORG, jobs are not listed: this host registers runner scale sets of
+its own in ORG (one per kind of runner, named for the host's identity, with its labels), and
+GitHub assigns each job to one scale set of one host, pushed over a long poll (no REST requests
+while idle). One runner is started per job assigned, at most each scale set's share of
+--max-runners; runners that exited are removed after each message and every --interval. Expired
+tokens, a scale set or session GitHub removed, and dropped polls are recovered from; another
+daemon with this host's identity ends this one (exit 3). SIGINT or SIGTERM closes the sessions
+(GitHub gives their unstarted jobs to other hosts) and keeps the scale sets, which
+uninstall-service deletes. --dry-run and --once do not go with it. See the README, "Fleets of
+hosts".
+
 Options:
   --dry-run                 Start and remove nothing; log what would be started
   --once                    Run one cycle and exit (exit 1 if it failed)
-  --interval SECONDS        Time between cycles (default: 60; from 0.01 to 86400)
+  --interval SECONDS        Time between cycles (default: 60; from 0.01 to 86400); with
+                            --mode scaleset, between clean-ups
 
 ${RUN_OPTIONS_HELP}`,
   options: RUN_OPTIONS,

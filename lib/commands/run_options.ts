@@ -298,7 +298,7 @@ export function parseRunOptions(
   return {
     mode,
     // Absolute: the service runs it from another directory.
-    stateDir: stateDir === undefined ? null : resolve(nonEmpty("--state-dir", stateDir)),
+    stateDir: stateDir === undefined ? null : resolve(directory("--state-dir", stateDir)),
     selection: {
       owners,
       repos,
@@ -462,6 +462,11 @@ function updateRepo(value: string): string {
   if (!/^[\w.-]+\/[\w.-]+$/.test(value)) {
     throw new UsageError(`Invalid --update-repo "${value}": give it as OWNER/NAME`);
   }
+  return value;
+}
+
+function directory(option: string, value: string): string {
+  if (value.trim() === "") throw new UsageError(`Invalid ${option} "${value}": give a directory`);
   return value;
 }
 

@@ -21,7 +21,7 @@ const log = getLogger(["autoscaler", "scaleset"]);
 const MAX_BACKOFF_MS = 30_000;
 
 /** The longest wait for a session a crashed run of this host left open to end. */
-const MAX_ORPHAN_WAIT_MS = 60_000;
+const MAX_ORPHAN_WAIT_MS = 120_000;
 
 /** What a listener works with. */
 export interface ListenerDeps {

@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { containersOf, Daemon, engineTest, waitFor } from "../helpers/engine_runs.ts";
+import {
+  containersOf,
+  Daemon,
+  engineTest,
+  removeContainersOf,
+  waitFor,
+} from "../helpers/engine_runs.ts";
 import { makeFaultyDocker } from "../helpers/faulty_docker.ts";
 import { runCli } from "../helpers/cli.ts";
 import { TOKEN } from "../helpers/sim.ts";
@@ -254,11 +260,26 @@ engineTest(
           const beside = await uninstall();
           assert.equal(beside.code, 1, beside.stdout);
           assert.match(beside.stderr, /Another autoscaler daemon \(PID \d+\) already runs/);
+          // A runner that outlives the daemon (its job about to start).
+          sim.holdRunners = true;
+          queue(sim, 1);
+          await waitFor(
+            "a runner online",
+            () => sim.world.runners.some((r) => r.status === "online"),
+          );
         }
         assert.equal(await daemon.stop(), 0, daemon.stderr);
         assert.equal(sim.scaleSets.scaleSets.length, 1, "the stop deleted the scale set");
       }
       const { id, name } = sim.scaleSets.scaleSets[0]!;
+      const running = await uninstall();
+      assert.equal(running.code, 1, running.stderr);
+      assert.match(
+        running.stdout,
+        /^Runner scale sets not deleted: 1 of their runners still run \(\S+eeee0007-\w+\); run uninstall-service again once they are done$/m,
+      );
+      assert.equal(sim.scaleSets.scaleSets.length, 1);
+      await removeContainersOf(prefix);
       const removed = await uninstall();
       assert.equal(removed.code, 0, removed.stderr);
       assert.match(

@@ -2,6 +2,9 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { runCli } from "../helpers/cli.ts";
 import { makeFakeBin } from "../helpers/fake_bin.ts";
+import { TOKEN as SIM_TOKEN, withSimulator } from "../helpers/sim.ts";
+import { scaleSetClient } from "../helpers/scale_set_daemon.ts";
+import { ScaleSetRecord } from "../../lib/daemon/scale_set_record.ts";
 
 const TOKEN = "ghp_" + "S".repeat(36);
 
@@ -285,4 +288,48 @@ Deno.test("service status of a stopped service shows systemctl's words and exits
       assert.match(stdout, /Active: inactive \(dead\)/);
     },
   );
+});
+
+Deno.test("a service with --state-dir may write it, and uninstall-service finds its scale sets there", async () => {
+  await withSimulator(async (sim) => {
+    sim.world.addRepo("acme/app", { org: true });
+    await withSandbox({}, async (box) => {
+      const state = join(box.home, "host b");
+      const flags = ["--mode", "scaleset", "--owner", "acme", "--state-dir", state];
+      const dry = await box.run(["install-service", "--dry-run", ...flags], { GH_TOKEN: TOKEN });
+      assert.equal(dry.code, 2, "a path with a space cannot be a ReadWritePaths=");
+      assert.match(dry.stderr, /Cannot name ".*host b" in ReadWritePaths=/);
+      const dir = join(box.home, "host-b");
+      flags[flags.length - 1] = dir;
+      const installed = await box.run(["install-service", ...flags], { GH_TOKEN: TOKEN });
+      assert.equal(installed.code, 0, installed.stderr);
+      const unit = await Deno.readTextFile(unitPath(box.home));
+      assert.match(unit, new RegExp(`^ReadWritePaths=${dir}$`, "m"));
+      assert.match(unit, new RegExp(`"--state-dir=${dir}"`));
+      // The daemon made a scale set and recorded it there.
+      const set = await scaleSetClient(sim).createScaleSet({
+        name: "autoscaler-h-0000beef-cpu",
+        runnerGroupId: 1,
+        labels: ["self-hosted"],
+      });
+      await new ScaleSetRecord(dir).update({
+        apiUrl: sim.url,
+        org: "acme",
+        kind: "cpu",
+        id: set.id,
+        name: set.name,
+        sessionId: null,
+        opening: false,
+      });
+      await Deno.writeTextFile(join(dir, "host-id"), "0000beef\n");
+      const removed = await box.run(["uninstall-service"], { GH_TOKEN: TOKEN });
+      assert.equal(removed.code, 0, removed.stderr);
+      assert.match(
+        removed.stdout,
+        /^Deleted runner scale set autoscaler-h-0000beef-cpu \(id \d+\) of acme$/m,
+      );
+      assert.equal(sim.scaleSets.scaleSets.length, 0);
+      assert.deepEqual(await new ScaleSetRecord(dir).entries(), []);
+    });
+  }, { tokens: [TOKEN, SIM_TOKEN] });
 });

@@ -227,3 +227,26 @@ scaleSetTest(
   },
   { sessionTimeoutSeconds: 0.5 },
 );
+
+scaleSetTest(
+  "a busy service is asked again (5xx, 429 with Retry-After); a POST that makes something is not",
+  async (sim, client) => {
+    const { set } = await listening(client);
+    const one = new RegExp(`/runnerscalesets/${set.id}$`);
+    sim.faults.push({ path: one, status: 503, body: "", times: 1 });
+    sim.faults.push({
+      path: one,
+      status: 429,
+      body: "",
+      times: 1,
+      headers: { "retry-after": "1" },
+    });
+    assert.equal((await client.scaleSet(set.id))?.id, set.id);
+    assert.equal(sim.requests(one).length, 3);
+    const jit = /generatejitconfig$/;
+    sim.faults.push({ method: "POST", path: jit, status: 500, body: "", times: 1 });
+    await rejectsWith(client.generateJitConfig(set.id, "runner-1"), 500);
+    assert.equal(sim.requests(jit).length, 1);
+    assert.equal(sim.world.runners.length, 0);
+  },
+);
