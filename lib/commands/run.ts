@@ -199,10 +199,10 @@ async function listenAsScaleSets(
     record: new ScaleSetRecord(prepared.stateDir),
     signal: deps.signal,
     closing: () => {
-      // What is left of the grace after the stop signal, less a second.
-      const signal = AbortSignal.timeout(
-        Math.max(0, STOP_GRACE_MS - 1000 - (performance.now() - stoppedAt())),
-      );
+      // What is left of the grace after the stop signal, less a second (all of it when the
+      // daemon stops by itself: a listener that cannot go on, or an update).
+      const since = stoppedAt() === 0 ? 0 : performance.now() - stoppedAt();
+      const signal = AbortSignal.timeout(Math.max(0, STOP_GRACE_MS - 1000 - since));
       return prepared.scaleSets!.through(
         prepared.githubUntil(signal),
         deadlineFetch(options.apiTimeoutMs, signal),

@@ -16,21 +16,34 @@ import type { CommandRunner } from "../system/command.ts";
 export async function removeScaleSets(
   record: ScaleSetRecord,
   entries: ScaleSetEntry[],
-  options: { token: string; hostId: string; run: CommandRunner; timeoutMs: number },
+  options: {
+    token: string;
+    hostId: string;
+    stateDir: string;
+    run: CommandRunner;
+    timeoutMs: number;
+  },
 ): Promise<{ lines: string[]; ok: boolean }> {
-  const running = await runningRunners(options.run, options.hostId).catch((error) => {
-    return [`(could not ask Docker: ${describeError(error)})`];
-  });
-  if (running.length > 0 && !running[0]!.startsWith("(")) {
+  const lines: string[] = [];
+  let running: string[] = [];
+  try {
+    running = await runningRunners(options.run, options.hostId);
+  } catch (error) {
+    lines.push(
+      `Could not ask Docker whether runners of the scale sets still run ` +
+        `(${describeError(error)}); deleting them`,
+    );
+  }
+  if (running.length > 0) {
     return {
       ok: false,
       lines: [
         `Runner scale sets not deleted: ${running.length} of their runners still run ` +
-        `(${running.join(", ")}); run uninstall-service again once they are done`,
+        `(${running.join(", ")}); once they are done, run with the token in GH_TOKEN: ` +
+        `autoscaler uninstall-service --state-dir ${options.stateDir}`,
       ],
     };
   }
-  const lines: string[] = [];
   let ok = true;
   for (const entry of entries) {
     const { apiUrl, org, id, name } = entry;

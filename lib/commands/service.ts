@@ -265,6 +265,7 @@ ${SCOPE_HELP}
       const removal = await removeScaleSets(record, scaleSets, {
         token,
         hostId: await hostId(stateDir),
+        stateDir,
         run: deps.run,
         timeoutMs: DEFAULT_API_TIMEOUT_MS,
       });

@@ -21,7 +21,7 @@ const log = getLogger(["autoscaler", "scaleset"]);
 const MAX_BACKOFF_MS = 30_000;
 
 /** The longest wait for a session a crashed run of this host left open to end. */
-const MAX_ORPHAN_WAIT_MS = 120_000;
+const MAX_ORPHAN_WAIT_MS = 300_000;
 
 /** What a listener works with. */
 export interface ListenerDeps {
@@ -301,6 +301,12 @@ export class ScaleSetListener {
           conflict(error);
         }
       }
+      // Not known to be another daemon: a failure systemd starts the daemon again after.
+      throw new Error(
+        `Runner scale set ${set.name} (id ${set.id}) still has a session after waiting for it ` +
+          "to end; this host's last run may have left it open, or another daemon with this " +
+          "host's identity runs",
+      );
     }
     throw new IdentityConflict(
       `Runner scale set ${set.name} (id ${set.id}) already has a listener: another autoscaler ` +
@@ -320,10 +326,11 @@ export class ScaleSetListener {
     if (message !== null) {
       this.#lastMessageId = message.messageId;
       scaler.assigned(this.spec.kind, message.statistics, message.jobs);
-      await this.#withSession((session) => client.deleteMessage(session, message.messageId));
+      // Taken before the acknowledgement too: a message is not sent again once seen.
       for (const job of message.jobs) {
         if (job.messageType === "JobAvailable") this.#toAcquire.add(job.runnerRequestId);
       }
+      await this.#withSession((session) => client.deleteMessage(session, message.messageId));
     } else scaler.assigned(this.spec.kind, null, []);
     if (this.#toAcquire.size === 0) return;
     const offered = [...this.#toAcquire];

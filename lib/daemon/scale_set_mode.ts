@@ -94,13 +94,26 @@ export async function runScaleSets(
 
 /**
  * Deletes the scale sets this host made for kinds of runner it no longer has (a GPU taken out,
- * or no place left for it): no listener would take their jobs.
+ * or no place left for it): no listener would take their jobs. Not while one of their runners
+ * runs (its job would lose its runner): a later start does.
  */
 async function dropOldKinds(deps: ScaleSetModeDeps, settings: ScaleSetModeSettings) {
   const kinds = new Set(settings.specs.map((s) => s.kind));
   const here = (e: { apiUrl: string; org: string }) =>
     e.apiUrl === settings.apiUrl && e.org.toLowerCase() === settings.org.toLowerCase();
-  for (const entry of (await deps.record.entries()).filter((e) => here(e) && !kinds.has(e.kind))) {
+  const old = (await deps.record.entries()).filter((e) => here(e) && !kinds.has(e.kind));
+  if (old.length === 0) return;
+  const live = (await deps.backend.containers() ?? [])
+    .filter((c) => !["exited", "dead"].includes(c.state));
+  for (const entry of old) {
+    if (live.some((c) => c.labels["scale-set"] === String(entry.id))) {
+      log.warn(
+        "Runner scale set {name}, of {kind} runners this host no longer has, is kept while its " +
+          "runners run; a later start deletes it",
+        { ...entry },
+      );
+      continue;
+    }
     try {
       await deps.client.deleteScaleSet(entry.id);
       await deps.record.forget((e) => here(e) && e.kind === entry.kind);

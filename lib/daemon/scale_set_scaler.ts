@@ -161,7 +161,6 @@ export class ScaleSetScaler {
       ).map((c) => this.#live(c));
       const assigned = this.#assigned.get(spec.kind) ?? 0;
       const exiting = [...this.#limbo.values()].filter((l) => l.kind === spec.kind).length;
-      const wanted = Math.max(0, Math.min(assigned - exiting, spec.capacity));
       const decision = scaleSetDecision({
         assigned: assigned - exiting,
         runners,
@@ -180,7 +179,6 @@ export class ScaleSetScaler {
       failed ||= started < decision.start;
       counts.starting += started;
       hostFree -= started;
-      held ||= runners.length + started < wanted;
       if (started > 0) {
         log.info(
           "Scale set {name}: {assigned} jobs assigned, {runners} runners; started {started}",
@@ -194,9 +192,10 @@ export class ScaleSetScaler {
       }
     }
     this.deps.metrics?.runnerStates({ ...counts, idle: 0 });
-    // A job waits on a runner still ending: look again soon, not at the next message, which
-    // GitHub sends only when something happens. A start that failed waits for that, or for the
-    // interval, rather than being tried every second.
+    // A runner whose job is done is ending, and a job may wait for its place: look again soon,
+    // not at the next message, which GitHub sends only when something happens. A start that
+    // failed waits for that, or for the interval, rather than being tried every second; so does
+    // a job waiting for a place another container holds.
     if (held && !failed && !this.deps.signal.aborted) {
       this.#again ??= setTimeout(() => {
         this.#again = null;
@@ -289,8 +288,9 @@ export class ScaleSetScaler {
         });
       }
       this.#busy.delete(name);
-      this.#done.delete(name);
-      if (!done && c.labels["scale-set"] !== undefined && this.#seen.has(name)) {
+      // GitHub may have said the job completed while this was under way.
+      const completed = this.#done.delete(name);
+      if (!completed && c.labels["scale-set"] !== undefined && this.#seen.has(name)) {
         this.#limbo.set(name, {
           kind: c.labels.kind as RunnerKind,
           since: this.deps.now().getTime(),

@@ -306,3 +306,66 @@ daemonTest(
     });
   },
 );
+
+daemonTest(
+  "GitHub Enterprise Server: a job offered in a message whose acknowledgement keeps failing is still claimed",
+  async (sim, dir) => {
+    const daemon = scaleSetDaemon(sim, dir);
+    await running(daemon, async () => {
+      await listening(sim);
+      // Every try of the acknowledgement fails (4 tries over 7 s); the message is not sent again.
+      sim.faults.push({
+        method: "DELETE",
+        path: /\/queue\/.+\/\d+$/,
+        status: 503,
+        body: "",
+        times: 4,
+      });
+      const jobs = queue(sim);
+      await served(jobs, 20);
+      assert.equal(sim.faults[0]?.times, 0, "the fault was not met");
+    });
+  },
+  { ...FAST, acquire: true, sessionTimeoutSeconds: 60 },
+);
+
+daemonTest(
+  "the scale set of a kind the host no longer has is kept while its runners run",
+  async (sim, dir) => {
+    const gpu = await scaleSetClient(sim).createScaleSet({
+      name: "sim-host-1a2b3c4d-cuda",
+      runnerGroupId: 1,
+      labels: ["self-hosted", "cuda"],
+    });
+    const record = new ScaleSetRecord(dir);
+    const entry = {
+      apiUrl: sim.url,
+      org: "acme",
+      kind: "cuda" as const,
+      id: gpu.id,
+      name: gpu.name,
+    };
+    await record.update({ ...entry, sessionId: null, opening: false });
+    let daemon = scaleSetDaemon(sim, dir);
+    daemon.containers.all.push({
+      id: "gpu-runner",
+      state: "running",
+      exitCode: 0,
+      runnerId: -1,
+      job: -1,
+      labels: {
+        "runner-name": "sim-cuda-1",
+        "runner-id": "-1",
+        "scale-set": String(gpu.id),
+        kind: "cuda",
+      },
+      createdAt: new Date().toISOString(),
+    });
+    await running(daemon, () => listening(sim));
+    assert.ok(sim.scaleSets.scaleSets.some((s) => s.id === gpu.id), "deleted under its runner");
+    daemon = scaleSetDaemon(sim, dir);
+    await running(daemon, () => listening(sim));
+    assert.ok(!sim.scaleSets.scaleSets.some((s) => s.id === gpu.id));
+    assert.equal((await record.entries()).filter((e) => e.kind === "cuda").length, 0);
+  },
+);

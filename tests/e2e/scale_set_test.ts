@@ -276,7 +276,7 @@ engineTest(
       assert.equal(running.code, 1, running.stderr);
       assert.match(
         running.stdout,
-        /^Runner scale sets not deleted: 1 of their runners still run \(\S+eeee0007-\w+\); run uninstall-service again once they are done$/m,
+        /^Runner scale sets not deleted: 1 of their runners still run \(\S+eeee0007-\w+\); once they are done, run with the token in GH_TOKEN: autoscaler uninstall-service --state-dir \S+$/m,
       );
       assert.equal(sim.scaleSets.scaleSets.length, 1);
       await removeContainersOf(prefix);
