@@ -150,7 +150,7 @@ export class ScaleSetScaler {
     await this.#retireStrays(live);
     let hostFree = this.settings.maxRunners - live.length;
     // A runner whose job is done still ends (for a while: one that hangs is not waited on).
-    let held = [...this.#done.values()].some((since) => now().getTime() - since < LIMBO_MS);
+    const held = [...this.#done.values()].some((since) => now().getTime() - since < LIMBO_MS);
     let failed = false;
     const counts = { starting: 0, busy: 0 };
     for (const spec of this.settings.specs) {
