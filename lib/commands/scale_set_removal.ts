@@ -49,7 +49,7 @@ export async function removeScaleSets(
     const { apiUrl, org, id, name } = entry;
     try {
       const gone = !(await clientFor(entry, options).deleteScaleSet(id));
-      await record.forget((e) => e.apiUrl === apiUrl && e.org === org && e.id === id);
+      await record.forget((e) => e.apiUrl === apiUrl && e.id === id);
       lines.push(
         gone
           ? `Runner scale set ${name} (id ${id}) of ${org} was gone already`

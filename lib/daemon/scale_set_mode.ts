@@ -60,7 +60,7 @@ export async function runScaleSets(
   const signal = AbortSignal.any([deps.signal, stop.signal]);
   const scaler = new ScaleSetScaler({ ...deps, now: () => new Date(), signal }, settings);
   deps.backend.prepare?.();
-  await dropOldKinds(deps, settings);
+  await dropOldKinds(deps, settings, scaler);
   const answered = new Set<RunnerKind>();
   const listeners = settings.specs.map((spec) =>
     new ScaleSetListener(spec, {
@@ -97,16 +97,16 @@ export async function runScaleSets(
  * or no place left for it): no listener would take their jobs. Not while one of their runners
  * runs (its job would lose its runner): a later start does.
  */
-async function dropOldKinds(deps: ScaleSetModeDeps, settings: ScaleSetModeSettings) {
+async function dropOldKinds(
+  deps: ScaleSetModeDeps,
+  settings: ScaleSetModeSettings,
+  scaler: ScaleSetScaler,
+) {
   const kinds = new Set(settings.specs.map((s) => s.kind));
-  const here = (e: { apiUrl: string; org: string }) =>
-    e.apiUrl === settings.apiUrl && e.org.toLowerCase() === settings.org.toLowerCase();
-  const old = (await deps.record.entries()).filter((e) => here(e) && !kinds.has(e.kind));
-  if (old.length === 0) return;
-  const live = (await deps.backend.containers() ?? [])
-    .filter((c) => !["exited", "dead"].includes(c.state));
+  const old = (await deps.record.at(settings.apiUrl, settings.org))
+    .filter((e) => !kinds.has(e.kind));
   for (const entry of old) {
-    if (live.some((c) => c.labels["scale-set"] === String(entry.id))) {
+    if (await scaler.runnersOf(entry.id) > 0) {
       log.warn(
         "Runner scale set {name}, of {kind} runners this host no longer has, is kept while its " +
           "runners run; a later start deletes it",
@@ -116,7 +116,7 @@ async function dropOldKinds(deps: ScaleSetModeDeps, settings: ScaleSetModeSettin
     }
     try {
       await deps.client.deleteScaleSet(entry.id);
-      await deps.record.forget((e) => here(e) && e.kind === entry.kind);
+      await deps.record.forget((e) => e.apiUrl === entry.apiUrl && e.id === entry.id);
       log.info("Deleted runner scale set {name}: this host has no {kind} runners now", {
         ...entry,
       });

@@ -49,11 +49,14 @@ export class ScaleSetRecord {
     }
   }
 
+  /** The entries of scale sets this host made in `org` at `apiUrl`. */
+  async at(apiUrl: string, org: string): Promise<ScaleSetEntry[]> {
+    return (await this.entries()).filter((e) => e.apiUrl === apiUrl && sameOrg(e.org, org));
+  }
+
   /** The entry of `kind` in `org` at `apiUrl`, if this host made that scale set. */
   async entry(apiUrl: string, org: string, kind: RunnerKind): Promise<ScaleSetEntry | null> {
-    return (await this.entries()).find((e) =>
-      e.apiUrl === apiUrl && sameOrg(e.org, org) && e.kind === kind
-    ) ?? null;
+    return (await this.at(apiUrl, org)).find((e) => e.kind === kind) ?? null;
   }
 
   /** Records `entry`, in place of the one of its kind, organization and GitHub. */
